@@ -1,0 +1,56 @@
+"""Writes for accounts: staff users and API tokens."""
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractUser, Group
+from django.db import transaction
+from django.utils import timezone
+
+from legalops.accounts.models import TOKEN_PREFIX, ApiToken, token_hash
+from legalops.accounts.roles import Role
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    token: ApiToken
+    key: str  # the only time the plain key exists
+
+
+def token_issue(
+    *, user: AbstractUser, name: str = "default", expires_at: datetime | None = None
+) -> IssuedToken:
+    key = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken.objects.create(
+        user=user, name=name, key_hash=token_hash(key), key_hint=key[:10], expires_at=expires_at
+    )
+    return IssuedToken(token=token, key=key)
+
+
+def token_revoke(*, token: ApiToken) -> bool:
+    """Revoke a token; returns False if it was already revoked (compare-and-set)."""
+    updated = ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(
+        revoked_at=timezone.now()
+    )
+    return updated == 1
+
+
+@transaction.atomic
+def staff_create(
+    *, username: str, role: Role, password: str | None = None, email: str = ""
+) -> tuple[AbstractUser, IssuedToken]:
+    user_model = get_user_model()
+    if user_model.objects.filter(username=username).exists():
+        raise ValueError(f"a user named {username!r} already exists")
+    user = user_model.objects.create_user(username=username, email=email, password=password)
+    if password is None:
+        user.set_unusable_password()
+    # Service accounts never get a UI session; staff sign in with their password.
+    user.is_staff = role in {Role.ADMIN}
+    user.is_superuser = False
+    user.save()
+    group, _ = Group.objects.get_or_create(name=role.value)
+    user.groups.add(group)
+    return user, token_issue(user=user, name=f"{role.value} token")

@@ -1,0 +1,171 @@
+"""Validate one query-log entry as received and turn it into the row we store.
+
+Every problem is reported per field, in the API's error shape, so the pipeline
+that sent a bad row can see exactly what to fix.
+"""
+
+import ipaddress
+import uuid
+from datetime import UTC, datetime
+from functools import lru_cache
+from typing import Any, NamedTuple
+
+from lookups.models import Service
+from lookups.normalize import HandleError, normalize_handle
+
+REQUIRED_FIELDS = (
+    "event_id",
+    "occurred_at",
+    "service",
+    "source",
+    "target",
+    "source_ip",
+    "target_reachable",
+)
+OPTIONAL_FIELDS = ("client",)
+ALL_FIELDS = REQUIRED_FIELDS + OPTIONAL_FIELDS
+_SERVICES = frozenset(Service.values)
+_CLIENT_MAX = 200
+
+FieldErrors = dict[str, list[str]]
+
+
+class LogRow(NamedTuple):
+    """A valid entry, normalized; the column order of the stored table."""
+
+    event_id: uuid.UUID
+    occurred_at: datetime
+    service: str
+    source_raw: str
+    source: str
+    target_raw: str
+    target: str
+    source_ip: str
+    client: str
+    target_reachable: bool
+
+
+class EntryRejected(Exception):
+    def __init__(self, errors: FieldErrors) -> None:
+        super().__init__(errors)
+        self.errors = errors
+
+
+def entry_parse(data: Any, *, region: str | None = None) -> LogRow:
+    """Return the normalized row for one received entry, or raise ``EntryRejected``."""
+    if not isinstance(data, dict):
+        raise EntryRejected({"non_field_errors": ["each entry must be a JSON object"]})
+    errors: FieldErrors = {}
+    for name in REQUIRED_FIELDS:
+        if data.get(name) is None:
+            errors[name] = ["This field is required."]
+    unknown = sorted(set(data) - set(ALL_FIELDS))
+    for name in unknown:
+        errors[str(name)] = ["Unknown field."]
+
+    values: dict[str, Any] = {}
+    for name, parse in _PARSERS.items():
+        if name in errors or name not in data:
+            continue
+        try:
+            values[name] = parse(data[name], region)
+        except (ValueError, TypeError) as exc:
+            errors[name] = [str(exc)]
+    if errors:
+        raise EntryRejected(errors)
+    source_raw, source = values["source"]
+    target_raw, target = values["target"]
+    return LogRow(
+        event_id=values["event_id"],
+        occurred_at=values["occurred_at"],
+        service=values["service"],
+        source_raw=source_raw,
+        source=source,
+        target_raw=target_raw,
+        target=target,
+        source_ip=values["source_ip"],
+        client=values.get("client", ""),
+        target_reachable=values["target_reachable"],
+    )
+
+
+def _parse_event_id(value: Any, region: str | None) -> uuid.UUID:
+    if not isinstance(value, str):
+        raise ValueError("must be a UUID string")
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        raise ValueError(f"{value[:60]!r} is not a UUID") from None
+
+
+def _parse_occurred_at(value: Any, region: str | None) -> datetime:
+    if not isinstance(value, str):
+        raise ValueError("must be an ISO-8601 timestamp string")
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"{value[:60]!r} is not an ISO-8601 timestamp") from None
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError("must carry a UTC offset (e.g. 'Z' or '+00:00')")
+    return moment.astimezone(UTC)
+
+
+def _parse_service(value: Any, region: str | None) -> str:
+    if value not in _SERVICES:
+        raise ValueError(f"must be one of {', '.join(sorted(_SERVICES))}")
+    return value
+
+
+def _parse_handle(value: Any, region: str | None) -> tuple[str, str]:
+    if not isinstance(value, str):
+        raise ValueError("must be a phone number or email address string")
+    try:
+        return value, normalize_handle(value, region=region).normalized
+    except HandleError as exc:
+        raise ValueError(f"{value[:80]!r} {exc}") from None
+
+
+@lru_cache(maxsize=131_072)
+def _canonical_ip(value: str) -> str:
+    if "%" in value:
+        raise ValueError(f"{value[:60]!r}: zone-scoped addresses are not accepted")
+    try:
+        return str(ipaddress.ip_address(value))
+    except ValueError:
+        raise ValueError(f"{value[:60]!r} is not an IPv4 or IPv6 address") from None
+
+
+def _parse_ip(value: Any, region: str | None) -> str:
+    if not isinstance(value, str):
+        raise ValueError("must be an IP address string")
+    return _canonical_ip(value.strip())
+
+
+def _parse_client(value: Any, region: str | None) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise ValueError("must be a string")
+    if len(value) > _CLIENT_MAX:
+        raise ValueError(f"is longer than {_CLIENT_MAX} characters")
+    if any(ord(char) < 32 or ord(char) == 127 for char in value):
+        raise ValueError("contains control characters")
+    return value
+
+
+def _parse_reachable(value: Any, region: str | None) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError("must be true or false")
+    return value
+
+
+_PARSERS = {
+    "event_id": _parse_event_id,
+    "occurred_at": _parse_occurred_at,
+    "service": _parse_service,
+    "source": _parse_handle,
+    "target": _parse_handle,
+    "source_ip": _parse_ip,
+    "client": _parse_client,
+    "target_reachable": _parse_reachable,
+}

@@ -1,0 +1,151 @@
+"""The query-log store and the holds that keep rows past retention."""
+
+import uuid
+from datetime import datetime, timedelta
+
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+# Handles compare byte-wise ("C" collation on PostgreSQL): equality is all the scope
+# needs, and it keeps the two hot B-tree indexes cheap to build and to load into.
+HANDLE_COLLATION = {"postgresql": "C"}
+
+
+class Service(models.TextChoices):
+    IMESSAGE = "imessage", "iMessage"
+    FACETIME = "facetime", "FaceTime"
+
+
+class Direction(models.TextChoices):
+    OUTGOING = "outgoing", "Outgoing (lookups made by the identifiers)"
+    INCOMING = "incoming", "Incoming (lookups of the identifiers)"
+    BOTH = "both", "Both directions"
+
+
+class HandleField(models.CharField):
+    """A normalized handle, compared byte-wise on PostgreSQL."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        kwargs.setdefault("max_length", 320)
+        super().__init__(*args, **kwargs)
+
+    def db_parameters(self, connection):  # type: ignore[no-untyped-def]
+        params = super().db_parameters(connection)
+        collation = HANDLE_COLLATION.get(connection.vendor)
+        if collation and params.get("type"):
+            params["collation"] = collation
+        return params
+
+
+class QueryLogEntry(models.Model):
+    """One capability lookup: at ``occurred_at``, ``source`` asked about ``target``.
+
+    The key is (event_id, occurred_at), not a surrogate id, so the table can become
+    a set of daily partitions on PostgreSQL without changing any code that reads it.
+    ``event_id`` alone is kept unique by the ingest service (under its lock).
+    """
+
+    pk = models.CompositePrimaryKey("event_id", "occurred_at")
+    event_id = models.UUIDField()
+    occurred_at = models.DateTimeField()
+    service = models.CharField(max_length=16, choices=Service.choices)
+    source_raw = models.CharField(max_length=320)
+    source = HandleField()
+    target_raw = models.CharField(max_length=320)
+    target = HandleField()
+    source_ip = models.GenericIPAddressField(unpack_ipv4=False)
+    client = models.CharField(max_length=200, blank=True, default="")
+    target_reachable = models.BooleanField()
+
+    class Meta:
+        verbose_name = "query-log entry"
+        verbose_name_plural = "query-log entries"
+        indexes = [
+            models.Index(fields=["source", "occurred_at"], name="lookups_qle_source_time"),
+            models.Index(fields=["target", "occurred_at"], name="lookups_qle_target_time"),
+        ]
+        # The purge's time index is made per database in migration 0002: BRIN on
+        # PostgreSQL (rows arrive in time order, so it is tiny and nearly free to
+        # maintain), a B-tree on SQLite.
+
+    def __str__(self) -> str:
+        return f"{self.occurred_at.isoformat()} {self.source} -> {self.target}"
+
+
+class HoldQuerySet(models.QuerySet["Hold"]):
+    def active(self, *, at: datetime | None = None) -> "HoldQuerySet":
+        moment = at or timezone.now()
+        return self.filter(released_at__isnull=True).filter(
+            Q(expires_at__isnull=True) | Q(expires_at__gt=moment)
+        )
+
+
+class Hold(models.Model):
+    """Identifiers x time range that the retention purge must not delete.
+
+    A hold covers a row when either the row's source or its target is one of the
+    identifiers (holding both sides is the safe reading of any request) and
+    ``date_from <= occurred_at < date_to + 1 s``. ``expires_at`` null means the hold
+    ends only when staff release it (compulsory process); a preservation expires.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    date_from = models.DateTimeField()
+    date_to = models.DateTimeField(help_text="Inclusive through the end of this second.")
+    reason = models.TextField()
+    placed_by = models.CharField(
+        max_length=200, help_text="What placed the hold, e.g. the legal request number."
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    released_at = models.DateTimeField(null=True, blank=True)
+    release_reason = models.TextField(blank=True, default="")
+
+    objects = HoldQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(date_from__lte=models.F("date_to")), name="lookups_hold_range_order"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"hold {self.placed_by} {self.date_from:%Y-%m-%d}..{self.date_to:%Y-%m-%d}"
+
+    @property
+    def ends_before(self) -> datetime:
+        return self.date_to + timedelta(seconds=1)
+
+
+class HoldIdentifier(models.Model):
+    hold = models.ForeignKey(Hold, on_delete=models.CASCADE, related_name="identifiers")
+    handle = HandleField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["hold", "handle"], name="lookups_hold_handle_unique")
+        ]
+        indexes = [models.Index(fields=["handle"], name="lookups_holdid_handle")]
+
+    def __str__(self) -> str:
+        return self.handle
+
+
+class PurgeRun(models.Model):
+    """What one retention run removed and kept, for the record."""
+
+    started_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    as_of = models.DateTimeField(help_text="The 'now' the retention window was measured from.")
+    cutoff = models.DateTimeField(help_text="Rows before this instant are past retention.")
+    deleted = models.BigIntegerField(default=0)
+    kept_held = models.BigIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-started_at"]
+
+    def __str__(self) -> str:
+        return f"purge {self.as_of:%Y-%m-%d %H:%M}: -{self.deleted} kept {self.kept_held}"
