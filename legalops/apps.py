@@ -11,6 +11,8 @@ class LegalOpsConfig(AppConfig):
     verbose_name = "LegalOps"
 
     def ready(self) -> None:
+        from legalops import checks  # noqa: F401  (registers the deploy checks)
+
         if settings.CELERY_TASK_ALWAYS_EAGER:
             logger.warning(
                 "CELERY_BROKER_URL is unset: tasks run in-process, without time limits. "

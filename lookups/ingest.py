@@ -145,64 +145,41 @@ class _SqliteWriter(_Writer):
     _LOOKUP_CHUNK = 900
 
     def _write_unique(self, batch: list[tuple[int, LogRow]]) -> tuple[int, int, list[int]]:
+        existing = self._existing([row.event_id for _, row in batch])
         ops = connection.ops
         native_uuid = connection.features.has_native_uuid_field
-
-        def uuid_value(value: Any) -> Any:
-            return value if native_uuid else value.hex
-
-        encoded = [
-            (
-                position,
-                (
-                    uuid_value(row.event_id),
-                    ops.adapt_datetimefield_value(row.occurred_at),
-                    row.service,
-                    row.source_raw,
-                    row.source,
-                    row.target_raw,
-                    row.target,
-                    row.source_ip,
-                    row.client,
-                    row.target_reachable,
-                ),
-            )
-            for position, row in batch
-        ]
-        existing = self._existing({values[0] for _, values in encoded})
         fresh: list[tuple[Any, ...]] = []
         duplicates = 0
         conflicts: list[int] = []
-        for position, values in encoded:
-            stored = existing.get(values[0])
-            if stored is None:
-                fresh.append(values)
-            elif stored == values:
-                duplicates += 1
-            else:
-                conflicts.append(position)
+        for position, row in batch:
+            stored = existing.get(row.event_id)
+            if stored is not None:
+                if stored == row:
+                    duplicates += 1
+                else:
+                    conflicts.append(position)
+                continue
+            # Encode exactly as the ORM would, or rows on an inclusive edge are lost
+            # to a text comparison against a differently formatted timestamp.
+            fresh.append(
+                (
+                    row.event_id if native_uuid else row.event_id.hex,
+                    ops.adapt_datetimefield_value(row.occurred_at),
+                    *row[2:],
+                )
+            )
         columns = ", ".join(COLUMNS)
         marks = ", ".join("%s" for _ in COLUMNS)
         with connection.cursor() as cursor:
             cursor.executemany(f"INSERT INTO {TABLE} ({columns}) VALUES ({marks})", fresh)  # noqa: S608
         return len(fresh), duplicates, conflicts
 
-    def _existing(self, event_ids: set[Any]) -> dict[Any, tuple[Any, ...]]:
-        found: dict[Any, tuple[Any, ...]] = {}
-        ids = list(event_ids)
-        columns = ", ".join(COLUMNS)
-        with connection.cursor() as cursor:
-            for start in range(0, len(ids), self._LOOKUP_CHUNK):
-                chunk = ids[start : start + self._LOOKUP_CHUNK]
-                marks = ", ".join("%s" for _ in chunk)
-                cursor.execute(
-                    f"SELECT {columns} FROM {TABLE} WHERE event_id IN ({marks})",  # noqa: S608
-                    chunk,
-                )
-                for values in cursor.fetchall():
-                    row = list(values)
-                    row[9] = bool(row[9])
-                    found[row[0]] = tuple(row)
+    def _existing(self, event_ids: list[Any]) -> dict[Any, LogRow]:
+        found: dict[Any, LogRow] = {}
+        for start in range(0, len(event_ids), self._LOOKUP_CHUNK):
+            chunk = event_ids[start : start + self._LOOKUP_CHUNK]
+            for values in QueryLogEntry.objects.filter(event_id__in=chunk).values_list(*COLUMNS):
+                found[values[0]] = LogRow(*values)
         return found
 
 
