@@ -10,17 +10,20 @@ Contract:
   ``event_id``;
 - memory is bounded by the batch size, not the input size.
 
-PostgreSQL loads each batch with COPY into a temporary staging table, then one
-``INSERT ... SELECT ... ON CONFLICT DO NOTHING``; SQLite uses one transaction per
-batch with ``executemany``. Both write values exactly as the ORM does.
+Both look up which of a batch's event_ids are stored, then insert only new rows:
+PostgreSQL with COPY (pipelined with parsing the next batch), SQLite with one
+``executemany`` per batch transaction, encoding values exactly as the ORM does.
 """
 
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC
 from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
+from psycopg.copy import QueuedLibpqWriter
+from psycopg.errors import UniqueViolation
 
 from lookups.entries import EntryRejected, FieldErrors, LogRow, entry_parse
 from lookups.models import QueryLogEntry
@@ -68,6 +71,7 @@ def logs_ingest(
     the result keeps the first 10,000.
     """
     size = batch_size or settings.LOOKUPS_INGEST_BATCH_ROWS
+    region = (region or settings.LOOKUPS_DEFAULT_REGION).upper()
     result = IngestResult()
 
     def reject(position: int, errors: FieldErrors) -> None:
@@ -76,9 +80,9 @@ def logs_ingest(
         if on_rejected is not None:
             on_rejected(rejection)
 
-    writer = _PostgresWriter() if connection.vendor == "postgresql" else _SqliteWriter()
-    for batch in _valid_batches(entries, region=region, size=size, reject=reject):
-        accepted, duplicates, conflicts = writer.write(batch)
+    writer = _PostgresWriter() if connection.vendor == "postgresql" else _Writer()
+    batches = _valid_batches(entries, region=region, size=size, reject=reject)
+    for accepted, duplicates, conflicts in writer.write_all(batches):
         result.accepted += accepted
         result.duplicates += duplicates
         for position in conflicts:
@@ -111,15 +115,53 @@ def _valid_batches(
 
 
 class _Writer:
-    def write(self, batch: list[tuple[int, LogRow]]) -> tuple[int, int, list[int]]:
-        """Store a batch; return (accepted, duplicates, positions of conflicting rows)."""
-        unique, duplicates, conflicts = _dedupe_within_batch(batch)
-        with transaction.atomic():
-            accepted, more_duplicates, more_conflicts = self._write_unique(unique)
-        return accepted, duplicates + more_duplicates, conflicts + more_conflicts
+    """Stores batches under the ingest lock: look up which event_ids exist, then
+    insert only the new rows, so no write ever overwrites a stored row."""
 
-    def _write_unique(self, batch: list[tuple[int, LogRow]]) -> tuple[int, int, list[int]]:
-        raise NotImplementedError
+    _LOOKUP_CHUNK = 900
+
+    def write_all(
+        self, batches: Iterator[list[tuple[int, LogRow]]]
+    ) -> Iterator[tuple[int, int, list[int]]]:
+        """Yield (accepted, duplicates, conflicting positions) per batch, committed."""
+        for batch in batches:
+            unique, duplicates, conflicts = _dedupe_within_batch(batch)
+            with transaction.atomic():
+                self._lock()
+                fresh, more_duplicates, more_conflicts = _classify(unique, self._existing(unique))
+                self._insert(fresh)
+            yield len(fresh), duplicates + more_duplicates, conflicts + more_conflicts
+
+    def _lock(self) -> None:
+        """SQLite serializes writers itself (IMMEDIATE transactions)."""
+
+    def _existing(self, batch: list[tuple[int, LogRow]]) -> dict[Any, LogRow]:
+        event_ids = [row.event_id for _, row in batch]
+        found: dict[Any, LogRow] = {}
+        for start in range(0, len(event_ids), self._LOOKUP_CHUNK):
+            chunk = event_ids[start : start + self._LOOKUP_CHUNK]
+            for values in QueryLogEntry.objects.filter(event_id__in=chunk).values_list(*COLUMNS):
+                row = LogRow(*values)
+                found[str(row.event_id)] = row._replace(event_id=str(row.event_id))
+        return found
+
+    def _insert(self, rows: list[LogRow]) -> None:
+        ops = connection.ops
+        native_uuid = connection.features.has_native_uuid_field
+        # Encode exactly as the ORM would, or rows on an inclusive edge are lost
+        # to a text comparison against a differently formatted timestamp.
+        encoded = [
+            (
+                row.event_id if native_uuid else row.event_id.replace("-", ""),
+                ops.adapt_datetimefield_value(row.occurred_at),
+                *row[2:],
+            )
+            for row in rows
+        ]
+        columns = ", ".join(COLUMNS)
+        marks = ", ".join("%s" for _ in COLUMNS)
+        with connection.cursor() as cursor:
+            cursor.executemany(f"INSERT INTO {TABLE} ({columns}) VALUES ({marks})", encoded)  # noqa: S608
 
 
 def _dedupe_within_batch(
@@ -141,116 +183,123 @@ def _dedupe_within_batch(
     return unique, duplicates, conflicts
 
 
-class _SqliteWriter(_Writer):
-    _LOOKUP_CHUNK = 900
-
-    def _write_unique(self, batch: list[tuple[int, LogRow]]) -> tuple[int, int, list[int]]:
-        existing = self._existing([row.event_id for _, row in batch])
-        ops = connection.ops
-        native_uuid = connection.features.has_native_uuid_field
-        fresh: list[tuple[Any, ...]] = []
-        duplicates = 0
-        conflicts: list[int] = []
-        for position, row in batch:
-            stored = existing.get(row.event_id)
-            if stored is not None:
-                if stored == row:
-                    duplicates += 1
-                else:
-                    conflicts.append(position)
-                continue
-            # Encode exactly as the ORM would, or rows on an inclusive edge are lost
-            # to a text comparison against a differently formatted timestamp.
-            fresh.append(
-                (
-                    row.event_id if native_uuid else row.event_id.hex,
-                    ops.adapt_datetimefield_value(row.occurred_at),
-                    *row[2:],
-                )
-            )
-        columns = ", ".join(COLUMNS)
-        marks = ", ".join("%s" for _ in COLUMNS)
-        with connection.cursor() as cursor:
-            cursor.executemany(f"INSERT INTO {TABLE} ({columns}) VALUES ({marks})", fresh)  # noqa: S608
-        return len(fresh), duplicates, conflicts
-
-    def _existing(self, event_ids: list[Any]) -> dict[Any, LogRow]:
-        found: dict[Any, LogRow] = {}
-        for start in range(0, len(event_ids), self._LOOKUP_CHUNK):
-            chunk = event_ids[start : start + self._LOOKUP_CHUNK]
-            for values in QueryLogEntry.objects.filter(event_id__in=chunk).values_list(*COLUMNS):
-                found[values[0]] = LogRow(*values)
-        return found
+def _classify(
+    batch: list[tuple[int, LogRow]], existing: dict[Any, LogRow]
+) -> tuple[list[LogRow], int, list[int]]:
+    """Split a batch against stored rows: new rows, identical copies, reused ids."""
+    fresh: list[LogRow] = []
+    duplicates = 0
+    conflicts: list[int] = []
+    for position, row in batch:
+        stored = existing.get(row.event_id)
+        if stored is None:
+            fresh.append(row)
+        elif stored == row:
+            duplicates += 1
+        else:
+            conflicts.append(position)
+    return fresh, duplicates, conflicts
 
 
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
 
 def _copy_text(value: str) -> str:
-    # Most values need no escaping; checking first is several times cheaper.
     if "\\" in value or "\t" in value or "\n" in value or "\r" in value:
         return value.translate(_COPY_ESCAPES)
     return value
 
 
+def _copy_line(row: LogRow) -> str:
+    # Normalized handles never hold these characters (the normalizer refuses them);
+    # only the raw spellings and the client string can, so only they are escaped.
+    line = (
+        f"{row.event_id}\t{row.occurred_at.isoformat()}\t{row.service}\t"
+        f"{row.source_raw}\t{row.source}\t{row.target_raw}\t{row.target}\t"
+        f"{row.source_ip}\t{row.client}\t{'t' if row.target_reachable else 'f'}\n"
+    )
+    if line.count("\t") == 9 and line.count("\n") == 1 and "\\" not in line and "\r" not in line:
+        return line
+    return (
+        f"{row.event_id}\t{row.occurred_at.isoformat()}\t{row.service}\t"
+        f"{_copy_text(row.source_raw)}\t{row.source}\t{_copy_text(row.target_raw)}\t"
+        f"{row.target}\t{row.source_ip}\t{_copy_text(row.client)}\t"
+        f"{'t' if row.target_reachable else 'f'}\n"
+    )
+
+
+def _copy_block(rows: list[LogRow]) -> bytes:
+    return "".join([_copy_line(row) for row in rows]).encode("utf-8")
+
+
 class _PostgresWriter(_Writer):
-    _STAGE = "lookups_ingest_stage"
+    """COPY straight into the table, optimistically and pipelined.
 
-    def __init__(self) -> None:
-        self._stage_ready = False
+    Most batches are new rows: they are copied at once, and the unique index on
+    event_id refuses any that is stored already; only then is the batch looked up
+    row by row and copied again without the stored ones (under a savepoint, so the
+    refused attempt leaves nothing behind). While the server inserts a batch on its
+    own core, this process parses the next one.
+    """
 
-    def _ensure_stage(self, cursor: Any) -> None:
-        # A session-local temporary table: no WAL, no indexes, invisible to others.
-        cursor.execute(
-            f"CREATE TEMPORARY TABLE IF NOT EXISTS {self._STAGE} "
-            f"(position bigint, LIKE {TABLE} INCLUDING DEFAULTS)"
-        )
-        cursor.execute(f"TRUNCATE {self._STAGE}")
+    _LOOKUP_SQL = f"SELECT {', '.join(COLUMNS)} FROM {TABLE} WHERE event_id = ANY(%s)"  # noqa: S608
+    _COPY_SQL = f"COPY {TABLE} ({', '.join(COLUMNS)}) FROM STDIN"
 
-    def _write_unique(self, batch: list[tuple[int, LogRow]]) -> tuple[int, int, list[int]]:
-        columns = ", ".join(COLUMNS)
+    def write_all(
+        self, batches: Iterator[list[tuple[int, LogRow]]]
+    ) -> Iterator[tuple[int, int, list[int]]]:
+        upcoming: list[list[tuple[int, LogRow]] | None] = [next(batches, None)]
+
+        def parse_next() -> None:
+            upcoming[0] = next(batches, None)
+
+        while (batch := upcoming[0]) is not None:
+            upcoming[0] = None
+            unique, duplicates, conflicts = _dedupe_within_batch(batch)
+            fresh = [row for _, row in unique]
+            parsed = False
+            with transaction.atomic():
+                self._lock()
+                try:
+                    with transaction.atomic():
+                        self._copy(fresh, meanwhile=parse_next)
+                        parsed = True
+                except UniqueViolation:
+                    parsed = True  # parse_next ran inside the refused COPY
+                    fresh, more_duplicates, more_conflicts = _classify(
+                        unique, self._existing(unique)
+                    )
+                    self._copy(fresh, meanwhile=None)
+                    duplicates += more_duplicates
+                    conflicts += more_conflicts
+            if not parsed:
+                parse_next()
+            yield len(fresh), duplicates, conflicts
+
+    def _copy(self, rows: list[LogRow], *, meanwhile: Callable[[], None] | None) -> None:
+        with connection.cursor() as cursor:
+            raw = cursor.cursor  # psycopg's own cursor: Django's wrapper hides `writer`
+            with raw.copy(self._COPY_SQL, writer=QueuedLibpqWriter(raw)) as copy:
+                if rows:
+                    copy.write(_copy_block(rows))
+                if meanwhile is not None:
+                    meanwhile()
+
+    def _lock(self) -> None:
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_INGEST_LOCK_KEY])
-            self._ensure_stage(cursor)
-            with cursor.copy(f"COPY {self._STAGE} (position, {columns}) FROM STDIN") as copy:
-                copy.write(self._copy_block(batch))
-            # Rows whose event_id is already stored: identical, or a reused id.
-            cursor.execute(
-                f"""
-                SELECT s.position,
-                       (s.occurred_at, s.service, s.source_raw, s.source, s.target_raw,
-                        s.target, s.source_ip, s.client, s.target_reachable)
-                       IS NOT DISTINCT FROM
-                       (m.occurred_at, m.service, m.source_raw, m.source, m.target_raw,
-                        m.target, m.source_ip, m.client, m.target_reachable)
-                FROM {self._STAGE} s JOIN {TABLE} m ON m.event_id = s.event_id
-                """  # noqa: S608
-            )
-            duplicates = 0
-            conflicts: list[int] = []
-            for position, identical in cursor.fetchall():
-                if identical:
-                    duplicates += 1
-                else:
-                    conflicts.append(position)
-            cursor.execute(
-                f"""
-                INSERT INTO {TABLE} ({columns})
-                SELECT {columns} FROM {self._STAGE} s
-                WHERE NOT EXISTS (SELECT 1 FROM {TABLE} m WHERE m.event_id = s.event_id)
-                ON CONFLICT DO NOTHING
-                """  # noqa: S608
-            )
-            accepted = cursor.rowcount
-        return accepted, duplicates, conflicts
 
-    @staticmethod
-    def _copy_block(batch: list[tuple[int, LogRow]]) -> bytes:
-        lines = [
-            f"{position}\t{row.event_id}\t{row.occurred_at.isoformat()}\t{row.service}\t"
-            f"{_copy_text(row.source_raw)}\t{_copy_text(row.source)}\t"
-            f"{_copy_text(row.target_raw)}\t{_copy_text(row.target)}\t{row.source_ip}\t"
-            f"{_copy_text(row.client)}\t{'t' if row.target_reachable else 'f'}\n"
-            for position, row in batch
-        ]
-        return "".join(lines).encode("utf-8")
+    def _existing(self, batch: list[tuple[int, LogRow]]) -> dict[Any, LogRow]:
+        found: dict[Any, LogRow] = {}
+        if not batch:
+            return found
+        with connection.cursor() as cursor:
+            cursor.execute(self._LOOKUP_SQL, [[row.event_id for _, row in batch]])
+            for values in cursor.fetchall():
+                row = LogRow(*values)
+                found[str(row.event_id)] = row._replace(
+                    event_id=str(row.event_id),
+                    occurred_at=row.occurred_at.astimezone(UTC),
+                    source_ip=str(row.source_ip),
+                )
+        return found

@@ -43,7 +43,8 @@ class QueryLogEntry(models.Model):
 
     The key is (event_id, occurred_at), not a surrogate id, so the table can become
     a set of daily partitions on PostgreSQL without changing any code that reads it.
-    ``event_id`` alone is kept unique by the ingest service (under its lock).
+    ``event_id`` is unique on its own too (a constraint, until partitioning moves
+    that guarantee to the ingest service's lock).
     """
 
     pk = models.CompositePrimaryKey("event_id", "occurred_at")
@@ -61,6 +62,11 @@ class QueryLogEntry(models.Model):
     class Meta:
         verbose_name = "query-log entry"
         verbose_name_plural = "query-log entries"
+        constraints = [
+            # event_id is the entry's identity: the database itself refuses a second
+            # row with it, whatever its time (the key alone would allow that).
+            models.UniqueConstraint(fields=["event_id"], name="lookups_qle_event_unique"),
+        ]
         indexes = [
             models.Index(fields=["source", "occurred_at"], name="lookups_qle_source_time"),
             models.Index(fields=["target", "occurred_at"], name="lookups_qle_target_time"),

@@ -35,7 +35,7 @@ _LATIN_LOOKALIKES = frozenset(
 )
 # Scripts that legitimately appear together in one label (UTS #39 "highly restrictive").
 _COMPATIBLE_SCRIPT_SETS = (
-    frozenset({"HAN", "HIRAGANA", "KATAKANA"}),
+    frozenset({"HAN", "HIRAGANA", "KATAKANA", "KATAKANA-HIRAGANA"}),
     frozenset({"HAN", "HANGUL"}),
     frozenset({"HAN", "BOPOMOFO"}),
 )

@@ -36,6 +36,7 @@ def test_international_number_ignores_region() -> None:
         ("user@xn--bcher-kva.example", "user@xn--bcher-kva.example"),
         ("иван@пример.рф", "иван@xn--e1afmkfd.xn--p1ai"),
         ("Müller@Example.de", "müller@example.de"),
+        ("kenji@メール.テスト", "kenji@xn--4dkua4c.xn--zckzah"),  # ー is Japanese, not a mix
     ],
 )
 def test_email_vectors(raw: str, expected: str) -> None:
