@@ -1,0 +1,124 @@
+"""The end-to-end demo: the product's main job on embedded defaults.
+
+Migrates, generates a month of realistic query logs, ingests them (twice, to show
+idempotency), answers scope queries for a few identifiers written the way legal
+process writes them, and applies retention with a hold in place.
+"""
+
+from collections import Counter
+from datetime import UTC, datetime, time, timedelta
+from pathlib import Path
+
+import orjson
+import phonenumbers
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandParser
+
+from lookups.holds import hold_place, hold_release
+from lookups.ingest import logs_ingest
+from lookups.models import QueryLogEntry
+from lookups.readers import jsonl_entries
+from lookups.retention import logs_purge
+from lookups.selectors import count_in_scope, rows_in_scope
+from lookups.synthetic import logs_generate
+
+DEMO_ROWS = 50_000
+DEMO_SEED = 7
+
+
+def _as_legal_process_writes_it(handle: str) -> str:
+    """A phone number as an order types it: national format, punctuation and all."""
+    if handle.startswith("+"):
+        number = phonenumbers.parse(handle)
+        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+    return handle.upper()
+
+
+class Command(BaseCommand):
+    help = "Run the end-to-end demo on the configured database (SQLite by default)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--no-serve", action="store_true", help="exit instead of serving")
+        parser.add_argument("--rows", type=int, default=DEMO_ROWS)
+
+    def say(self, text: str = "") -> None:
+        self.stdout.write(text)
+
+    def handle(self, *args: object, **options: object) -> None:
+        rows = int(options["rows"])  # type: ignore[call-overload]
+        self.say("== 1. database")
+        call_command("migrate", interactive=False, verbosity=0)
+        self.say(f"   migrated ({settings.DATABASES['default']['ENGINE'].rsplit('.', 1)[-1]})")
+
+        # A fixed end (today, midnight UTC) makes every run of the day the same data.
+        end = datetime.combine(datetime.now(UTC).date(), time(), tzinfo=UTC)
+        path = Path(settings.VAR_DIR) / "demo" / "query-logs.jsonl"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("wb") as out:
+            for entry in logs_generate(rows=rows, seed=DEMO_SEED, end=end):
+                out.write(orjson.dumps(entry) + b"\n")
+        self.say(f"== 2. generated {rows:,} lookups over the 30 days before {end:%Y-%m-%d}")
+        self.say(f"   {path}")
+
+        self.say("== 3. ingest (the same file twice: the second pass stores nothing new)")
+        for attempt in ("first", "second"):
+            with path.open("rb") as stream:
+                result = logs_ingest(entries=jsonl_entries(stream))
+            self.say(
+                f"   {attempt} pass: accepted {result.accepted:,}, duplicates "
+                f"{result.duplicates:,}, rejected {result.rejected_count}"
+            )
+
+        self.say("== 4. scope queries, identifiers written as legal process writes them")
+        activity = Counter(QueryLogEntry.objects.values_list("source", flat=True).iterator())
+        ranked = [handle for handle, _ in activity.most_common()]
+        picks = [ranked[0], ranked[len(ranked) // 10], ranked[len(ranked) // 2]]
+        date_from = end - timedelta(days=14)
+        date_to = end - timedelta(seconds=1)
+        for handle in picks:
+            spelled = _as_legal_process_writes_it(handle)
+            for direction in ("outgoing", "both"):
+                found = count_in_scope(
+                    identifiers=[spelled],
+                    date_from=date_from,
+                    date_to=date_to,
+                    direction=direction,
+                )
+                self.say(f"   {spelled!r} -> {handle}  {direction:8}  {found:5,} rows")
+            sample = rows_in_scope(
+                identifiers=[spelled],
+                date_from=date_from,
+                date_to=date_to,
+                direction="outgoing",
+            )
+            for index, row in zip(range(3), sample, strict=False):
+                self.say(
+                    f"      #{index + 1} {row.occurred_at:%Y-%m-%d %H:%M:%S.%f}Z {row.service:8} "
+                    f"-> {row.target}  from {row.source_ip}  ({row.client})"
+                )
+        self.say(f"   range: {date_from:%Y-%m-%d %H:%M:%S}Z .. {date_to:%Y-%m-%d %H:%M:%S}Z")
+
+        self.say("== 5. retention: purge as of 10 days from now, with a hold on one account")
+        held = picks[1]
+        hold = hold_place(
+            identifiers=[held],
+            date_from=end - timedelta(days=30),
+            date_to=end,
+            reason="demo preservation",
+            placed_by="demo",
+        )
+        before = QueryLogEntry.objects.count()
+        run = logs_purge(now=end + timedelta(days=10))
+        self.say(
+            f"   {before:,} rows; deleted {run.deleted:,} older than {run.cutoff:%Y-%m-%d}; "
+            f"kept {run.kept_held:,} held rows of {held}"
+        )
+        hold_release(hold=hold, reason="demo over")
+        self.say("   (run the demo again to restore the purged rows: ingest is idempotent)")
+
+        if options["no_serve"]:
+            self.say("== done")
+            return
+        self.say("== serving the API on http://127.0.0.1:8000/ (schema at /api/schema/)")
+        call_command("runserver", "127.0.0.1:8000", use_reloader=False)

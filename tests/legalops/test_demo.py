@@ -1,0 +1,20 @@
+import pytest
+from django.core.management import call_command
+
+from lookups.models import Hold, PurgeRun, QueryLogEntry
+
+
+@pytest.mark.django_db
+def test_demo_runs_end_to_end(capsys: pytest.CaptureFixture[str], settings, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    settings.VAR_DIR = tmp_path
+    call_command("demo", "--no-serve", "--rows", "3000")
+    out = capsys.readouterr().out
+    assert "first pass: accepted 3,000, duplicates 0, rejected 0" in out
+    assert "second pass: accepted 0, duplicates 3,000, rejected 0" in out
+    assert out.count(" outgoing ") == 3
+    assert "== done" in out
+    run = PurgeRun.objects.get()
+    assert run.deleted > 0
+    assert run.kept_held > 0
+    assert QueryLogEntry.objects.count() == 3000 - run.deleted
+    assert Hold.objects.get().released_at is not None
