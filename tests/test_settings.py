@@ -40,16 +40,21 @@ def test_lookups_defaults() -> None:
     assert settings.APPEND_SLASH is False
 
 
+@pytest.mark.both_databases
 @pytest.mark.django_db
-def test_sqlite_runs_in_wal_mode() -> None:
+def test_sqlite_runs_in_wal_mode(tmp_path: Path) -> None:
     if connection.vendor != "sqlite":
-        pytest.skip("the main run is on PostgreSQL; WAL applies to the embedded default")
-    with connection.cursor() as cursor:
-        cursor.execute("PRAGMA journal_mode")
-        mode = cursor.fetchone()[0]
-    # The test database is in memory, where SQLite reports "memory"; a file gets WAL.
-    assert mode in {"wal", "memory"}
-    assert "journal_mode=WAL" in settings.DATABASES["default"]["OPTIONS"]["init_command"]
+        pytest.skip("the main run is on PostgreSQL; the SQLite pass checks WAL")
+    from django.db.backends.sqlite3.base import DatabaseWrapper
+
+    # The test database lives in memory; open a file with the same settings instead.
+    wrapper = DatabaseWrapper({**settings.DATABASES["default"], "NAME": str(tmp_path / "x.db")})
+    try:
+        with wrapper.cursor() as cursor:
+            cursor.execute("PRAGMA journal_mode")
+            assert cursor.fetchone()[0] == "wal"
+    finally:
+        wrapper.close()
 
 
 def _django(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
