@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # Libraries WeasyPrint loads at run time, from Debian's packages.
-SYSTEM_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b libfontconfig1 fonts-dejavu-core
+SYSTEM_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b libharfbuzz-subset0 libfontconfig1 fonts-dejavu-core
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: demo test install system-deps lint format bench clean
@@ -20,7 +20,8 @@ test: install
 	DEBUG=1 $(BIN)/python -m pytest
 	@if [[ "$${DATABASE_URL:-}" == postgres* ]]; then \
 	  echo "--- again on embedded SQLite: tests marked both_databases ---"; \
-	  DEBUG=1 DATABASE_URL= LEGALOPS_VAR_DIR=$$(mktemp -d) $(BIN)/python -m pytest -m both_databases; \
+	  DEBUG=1 DATABASE_URL= LEGALOPS_REQUIRE_SERVICES=0 LEGALOPS_VAR_DIR=$$(mktemp -d) \
+	    $(BIN)/python -m pytest -m both_databases; \
 	fi
 
 install: system-deps $(STAMP)
@@ -33,7 +34,7 @@ $(STAMP): pyproject.toml constraints.txt
 	touch $(STAMP)
 
 system-deps:
-	@if ! ldconfig -p | grep -q 'libpango-1.0.so' || ! ldconfig -p | grep -q 'libpangoft2-1.0.so' \
+	@if ! ldconfig -p | grep -q 'libpango-1.0.so' || ! ldconfig -p | grep -q 'libharfbuzz-subset.so' \
 	    || ! fc-list 2>/dev/null | grep -qi dejavu; then \
 	  echo "installing WeasyPrint's system libraries: $(SYSTEM_PACKAGES)"; \
 	  $(SUDO) apt-get update -qq && \

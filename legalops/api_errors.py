@@ -3,6 +3,8 @@
 from typing import Any
 
 from django.http import Http404, HttpRequest, JsonResponse
+from drf_spectacular.utils import OpenApiResponse, inline_serializer
+from rest_framework import serializers
 from rest_framework.exceptions import APIException
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
@@ -40,3 +42,25 @@ def api_not_found(request: HttpRequest, exception: Exception | None = None) -> J
 
 def api_server_error(request: HttpRequest) -> JsonResponse:
     return _json_error(500, "Internal server error. The failure was logged.")
+
+
+_Detail = inline_serializer(name="ErrorDetail", fields={"detail": serializers.CharField()})
+_Refusal = inline_serializer(
+    name="Refusal",
+    fields={"detail": serializers.CharField(), "code": serializers.CharField()},
+)
+_Validation = inline_serializer(
+    name="ValidationErrors",
+    fields={"field": serializers.ListField(child=serializers.CharField())},
+)
+
+# Declared on every endpoint so clients (and schemathesis) know each error's shape.
+ERROR_RESPONSES = {
+    400: OpenApiResponse(_Validation, description="Validation: {field: [messages]}"),
+    401: OpenApiResponse(_Detail, description="No, invalid, expired or revoked token"),
+    403: OpenApiResponse(_Detail, description="The role may not do this"),
+    404: OpenApiResponse(_Detail, description="No such object, or another agency's"),
+    409: OpenApiResponse(_Refusal, description="A refused action, with its refusal code"),
+    413: OpenApiResponse(_Detail, description="The body or file is too large"),
+    429: OpenApiResponse(_Detail, description="Too many requests; retry later"),
+}

@@ -39,9 +39,12 @@ INSTALLED_APPS = [
     "rest_framework",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "lookups",
     "legalops",
     "legalops.accounts",
+    "legalops.audit",
+    "legalops.cases",
 ]
 
 MIDDLEWARE = [
@@ -128,12 +131,18 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "legalops.api_errors.api_exception_handler",
     "UNAUTHENTICATED_USER": None,
+    # Intake throttle per user; counted in the shared cache below.
+    "DEFAULT_THROTTLE_RATES": {"intake": env_str("LEGALOPS_INTAKE_RATE", "60/min")},
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "LegalOps API",
     "VERSION": "1",
     "DESCRIPTION": "Legal process intake, review and disclosure for capability-lookup logs.",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Swagger UI from our own static files (drf-spectacular-sidecar), never a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # --- Query logs -----------------------------------------------------------------
@@ -141,6 +150,31 @@ LOOKUPS_RETENTION_DAYS = env_int("LOOKUPS_RETENTION_DAYS", 30, minimum=1)
 LOOKUPS_DEFAULT_REGION = env_str("LOOKUPS_DEFAULT_REGION", "US").upper()
 LOOKUPS_INGEST_BATCH_ROWS = env_int("LOOKUPS_INGEST_BATCH_ROWS", 20_000, minimum=1)
 LOOKUPS_PURGE_BATCH_ROWS = env_int("LOOKUPS_PURGE_BATCH_ROWS", 10_000, minimum=1)
+
+# --- Legal requests -------------------------------------------------------------
+# Response period per process type, in hours (emergencies in hours, others in days).
+LEGALOPS_DUE_HOURS = {
+    "subpoena": env_int("LEGALOPS_SUBPOENA_DUE_HOURS", 14 * 24, minimum=1),
+    "court_order": env_int("LEGALOPS_COURT_ORDER_DUE_HOURS", 14 * 24, minimum=1),
+    "search_warrant": env_int("LEGALOPS_SEARCH_WARRANT_DUE_HOURS", 10 * 24, minimum=1),
+    "emergency": env_int("LEGALOPS_EMERGENCY_DUE_HOURS", 4, minimum=1),
+    "preservation": env_int("LEGALOPS_PRESERVATION_DUE_HOURS", 24, minimum=1),
+}
+LEGALOPS_PRESERVATION_DAYS = 90  # 18 U.S.C. 2703(f)(2): 90 days, renewable once more
+CACHE_URL = env_str("CACHE_URL")
+if CACHE_URL.startswith("redis"):
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
+    }
+else:
+    # Shared by every process on the machine (unlike local memory), so throttles hold
+    # across gunicorn workers even on the embedded default.
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "legalops_cache",
+        }
+    }
 
 # --- Celery ---------------------------------------------------------------------
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL")
@@ -170,6 +204,7 @@ CELERY_BEAT_SCHEDULE = {
         "task": "lookups.purge_logs",
         "schedule": float(env_int("LOOKUPS_PURGE_INTERVAL_SECONDS", 3600, minimum=60)),
     },
+    "expire-preservations": {"task": "cases.preservations_expire", "schedule": 900.0},
 }
 
 # --- Security -------------------------------------------------------------------

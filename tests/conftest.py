@@ -8,14 +8,18 @@ the run instead, so CI can never pass by skipping.
 
 import os
 import socket
+from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlparse
 
 import pytest
 from django.conf import settings
 from django.db import connection
+from rest_framework.test import APIClient
 
+from legalops.accounts.models import Agency
 from legalops.accounts.roles import Role
-from legalops.accounts.services import staff_create
+from legalops.accounts.services import agency_create, staff_create
 
 REQUIRE_SERVICES = os.environ.get("LEGALOPS_REQUIRE_SERVICES") == "1"
 
@@ -59,3 +63,63 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
 def ingest_token(db: None) -> str:
     _, issued = staff_create(username="pipeline", role=Role.INGEST)
     return issued.key
+
+
+@dataclass
+class Actor:
+    user: Any
+    key: str
+
+    def client(self) -> APIClient:
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Token {self.key}")
+        return client
+
+
+@dataclass
+class Cast:
+    """The fixed cast of DESIGN.md: two agencies' officers and the legal staff."""
+
+    agency_a: Agency
+    officer_a: Actor
+    agency_b: Agency
+    officer_b: Actor
+    reviewer_1: Actor
+    reviewer_2: Actor
+    custodian: Actor
+    ingest: Actor
+    admin: Actor
+
+    @staticmethod
+    def anonymous() -> APIClient:
+        return APIClient()
+
+
+@pytest.fixture
+def cast(db: None) -> Cast:
+    agency_a, officer_a = agency_create(name="Agency A (FBI SF)", email="a.officer@fbi.example.gov")
+    agency_b, officer_b = agency_create(
+        name="Agency B (Oakland PD)", email="b.officer@oaklandpd.example.gov"
+    )
+
+    def staff(name: str, role: Role) -> Actor:
+        user, issued = staff_create(username=name, role=role, password="correct horse 42!")
+        return Actor(user, issued.key)
+
+    return Cast(
+        agency_a=agency_a,
+        officer_a=Actor(officer_a.token.user, officer_a.key),
+        agency_b=agency_b,
+        officer_b=Actor(officer_b.token.user, officer_b.key),
+        reviewer_1=staff("rev_one", Role.REVIEWER),
+        reviewer_2=staff("rev_two", Role.REVIEWER),
+        custodian=staff("custodian", Role.CUSTODIAN),
+        ingest=staff("pipeline-svc", Role.INGEST),
+        admin=staff("operator", Role.ADMIN),
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # The cast signs in with passwords; a fast hasher keeps fixtures cheap. Only the
+    # tests use it.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

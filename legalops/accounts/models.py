@@ -1,4 +1,5 @@
-"""API tokens: only a hash is stored; the key is shown once, when it is made."""
+"""Agencies and their officers, and API tokens (only a hash is stored; the key is
+shown once, when it is made)."""
 
 import hashlib
 import uuid
@@ -14,6 +15,36 @@ def token_hash(key: str) -> str:
     # Keys carry 256 bits of randomness, so a fast hash cannot be brute-forced and
     # lookups by hash stay O(1).
     return hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+class Agency(models.Model):
+    """A law-enforcement agency. Its officers see only its own requests."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.CharField(max_length=200, unique=True)
+    country = models.CharField(
+        max_length=2, default="US", help_text="ISO 3166-1 alpha-2; reads national numbers."
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "agencies"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Officer(models.Model):
+    """Binds a user to exactly one agency: that user is then an agency account."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="officer"
+    )
+    agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="officers")
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.agency})"
 
 
 class ApiToken(models.Model):

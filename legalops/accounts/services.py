@@ -9,7 +9,7 @@ from django.contrib.auth.models import AbstractUser, Group
 from django.db import transaction
 from django.utils import timezone
 
-from legalops.accounts.models import TOKEN_PREFIX, ApiToken, token_hash
+from legalops.accounts.models import TOKEN_PREFIX, Agency, ApiToken, Officer, token_hash
 from legalops.accounts.roles import Role
 
 
@@ -54,3 +54,29 @@ def staff_create(
     group, _ = Group.objects.get_or_create(name=role.value)
     user.groups.add(group)
     return user, token_issue(user=user, name=f"{role.value} token")
+
+
+def token_rotate(*, token: ApiToken) -> IssuedToken:
+    """Revoke ``token`` and issue its replacement for the same user, in one step."""
+    with transaction.atomic():
+        token_revoke(token=token)
+        return token_issue(user=token.user, name=token.name, expires_at=token.expires_at)
+
+
+@transaction.atomic
+def agency_create(*, name: str, email: str, country: str = "US") -> tuple[Agency, IssuedToken]:
+    """An agency and its first officer (username = email), with the officer's token."""
+    country = country.upper()
+    if len(country) != 2 or not country.isalpha():
+        raise ValueError(f"country must be an ISO 3166-1 alpha-2 code, got {country!r}")
+    if Agency.objects.filter(name=name).exists():
+        raise ValueError(f"an agency named {name!r} already exists")
+    user_model = get_user_model()
+    if user_model.objects.filter(username=email).exists():
+        raise ValueError(f"a user {email!r} already exists")
+    agency = Agency.objects.create(name=name, country=country)
+    user = user_model.objects.create_user(username=email, email=email)
+    user.set_unusable_password()  # officers use the API, never the staff UI
+    user.save()
+    Officer.objects.create(user=user, agency=agency)
+    return agency, token_issue(user=user, name="officer token")

@@ -1,0 +1,284 @@
+"""The requests, documents, agencies and holds endpoints (API.md). Views stay thin:
+validate, call one service or selector, present."""
+
+from typing import Any
+
+import django_filters
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import QuerySet
+from django.http import FileResponse, Http404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status
+from rest_framework.exceptions import ValidationError
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.parsers import MultiPartParser
+from rest_framework.permissions import BasePermission
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
+from rest_framework.views import APIView
+
+from legalops.accounts.models import Agency
+from legalops.accounts.roles import user_is_officer, user_is_reviewing_staff
+from legalops.api_errors import ERROR_RESPONSES
+from legalops.cases.models import LegalRequest, RequestDocument
+from legalops.cases.selectors import request_get_for_user, request_list_for_user
+from legalops.cases.serializers import (
+    AgencySerializer,
+    DocumentUploadSerializer,
+    HoldSerializer,
+    ReasonSerializer,
+    RequestCreateSerializer,
+    RequestSerializer,
+)
+from legalops.cases.services import (
+    MAX_DOCUMENT_BYTES,
+    IntakeError,
+    document_add,
+    document_open,
+    preservation_renew,
+    request_hold_release,
+    request_submit,
+)
+from lookups.models import Hold
+
+
+class IsOfficerOrStaff(BasePermission):
+    message = "Only agency officers and legal staff may use this endpoint."
+
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        return user_is_officer(request.user) or user_is_reviewing_staff(request.user)
+
+
+class IsReviewingStaff(BasePermission):
+    message = "Only legal staff (reviewers and custodians) may use this endpoint."
+
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        return user_is_reviewing_staff(request.user)
+
+
+class IsOfficer(BasePermission):
+    message = "Only the agency that filed the request may do this."
+
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        return user_is_officer(request.user)
+
+
+class Pagination(PageNumberPagination):
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 200
+
+
+class CommaSeparatedChoices(django_filters.BaseInFilter, django_filters.CharFilter):
+    pass
+
+
+class RequestFilter(django_filters.FilterSet):
+    status = CommaSeparatedChoices(field_name="status", lookup_expr="in")
+    process_type = django_filters.CharFilter(field_name="process_type")
+    received_after = django_filters.DateFilter(field_name="received_at", lookup_expr="date__gte")
+    received_before = django_filters.DateFilter(field_name="received_at", lookup_expr="date__lte")
+
+    class Meta:
+        model = LegalRequest
+        fields = ["status", "process_type", "received_after", "received_before"]
+
+
+def _intake_error(exc: IntakeError) -> ValidationError:
+    return ValidationError(exc.errors)
+
+
+class RequestListView(APIView):
+    permission_classes = [IsOfficerOrStaff]
+    throttle_scope = "intake"
+
+    def get_throttles(self) -> list[Any]:
+        # Intake is throttled; reading one's own list is not.
+        return [ScopedRateThrottle()] if self.request.method == "POST" else []
+
+    @extend_schema(
+        operation_id="requests_list",
+        parameters=[
+            OpenApiParameter("status", str, description="one or more statuses, comma-separated"),
+            OpenApiParameter("process_type", str),
+            OpenApiParameter("received_after", OpenApiTypes.DATE, description="inclusive"),
+            OpenApiParameter("received_before", OpenApiTypes.DATE, description="inclusive"),
+            OpenApiParameter("page", int),
+            OpenApiParameter("page_size", int, description="at most 200"),
+        ],
+        responses={200: RequestSerializer(many=True), **ERROR_RESPONSES},
+    )
+    def get(self, request: Request) -> Response:
+        queryset: QuerySet[LegalRequest] = request_list_for_user(user=request.user)
+        filtered = RequestFilter(request.query_params, queryset=queryset)
+        if not filtered.is_valid():
+            raise ValidationError(filtered.errors)
+        paginator = Pagination()
+        page = paginator.paginate_queryset(filtered.qs.order_by("-received_at", "id"), request)
+        return paginator.get_paginated_response(RequestSerializer(page, many=True).data)
+
+    @extend_schema(
+        operation_id="requests_create",
+        request=RequestCreateSerializer,
+        responses={201: RequestSerializer, **ERROR_RESPONSES},
+    )
+    def post(self, request: Request) -> Response:
+        serializer = RequestCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        agency = self._filing_agency(request, serializer.validated_data.get("agency"))
+        try:
+            created = request_submit(
+                submitter=request.user, agency=agency, data=serializer.to_request_input()
+            )
+        except IntakeError as exc:
+            raise _intake_error(exc) from exc
+        shown = request_get_for_user(user=request.user, request_id=created.id)
+        return Response(RequestSerializer(shown).data, status=status.HTTP_201_CREATED)
+
+    @staticmethod
+    def _filing_agency(request: Request, agency_id: Any) -> Agency:
+        if user_is_officer(request.user):
+            own = request.user.officer.agency
+            if agency_id is not None and agency_id != own.id:
+                raise ValidationError({"agency": ["Officers file for their own agency only."]})
+            return own
+        if agency_id is None:
+            raise ValidationError({"agency": ["Staff filing paper process must name the agency."]})
+        try:
+            return Agency.objects.get(pk=agency_id)
+        except Agency.DoesNotExist as exc:
+            raise ValidationError({"agency": ["No such agency."]}) from exc
+
+
+class RequestDetailView(APIView):
+    permission_classes = [IsOfficerOrStaff]
+
+    @extend_schema(
+        operation_id="requests_retrieve", responses={200: RequestSerializer, **ERROR_RESPONSES}
+    )
+    def get(self, request: Request, request_id: str) -> Response:
+        return Response(
+            RequestSerializer(request_get_for_user(user=request.user, request_id=request_id)).data
+        )
+
+
+class RequestDocumentsView(APIView):
+    permission_classes = [IsOfficerOrStaff]
+    parser_classes = [MultiPartParser]
+
+    @extend_schema(
+        operation_id="requests_documents_create",
+        request={"multipart/form-data": DocumentUploadSerializer},
+        responses={201: RequestSerializer, **ERROR_RESPONSES},
+    )
+    def post(self, request: Request, request_id: str) -> Response:
+        legal_request = request_get_for_user(user=request.user, request_id=request_id)
+        upload = request.FILES.get("file")
+        if upload is None:
+            raise ValidationError({"file": ["Attach the PDF in the multipart field 'file'."]})
+        if upload.size and upload.size > MAX_DOCUMENT_BYTES:
+            return Response(
+                {"detail": f"The file is larger than {MAX_DOCUMENT_BYTES // 2**20} MB."},
+                status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+            )
+        try:
+            document_add(
+                request=legal_request,
+                uploader=request.user,
+                name=upload.name or "",
+                data=upload.read(),
+            )
+        except IntakeError as exc:
+            raise _intake_error(exc) from exc
+        shown = request_get_for_user(user=request.user, request_id=legal_request.id)
+        return Response(RequestSerializer(shown).data, status=status.HTTP_201_CREATED)
+
+
+class RequestDocumentFileView(APIView):
+    """Staff open the uploaded process; the file never has a public URL."""
+
+    permission_classes = [IsReviewingStaff]
+
+    @extend_schema(
+        operation_id="requests_documents_file",
+        responses={(200, "application/pdf"): OpenApiTypes.BINARY, **ERROR_RESPONSES},
+    )
+    def get(self, request: Request, request_id: str, document_id: str) -> FileResponse:
+        legal_request = request_get_for_user(user=request.user, request_id=request_id)
+        try:
+            document = legal_request.documents.get(pk=document_id)
+        except (RequestDocument.DoesNotExist, ValueError) as exc:
+            raise Http404("No such document.") from exc
+        response = FileResponse(
+            document_open(document=document, actor=request.user),
+            content_type="application/pdf",
+            filename=document.name,
+        )
+        response["X-Content-Type-Options"] = "nosniff"
+        return response
+
+
+class RequestRenewView(APIView):
+    permission_classes = [IsOfficer]
+
+    @extend_schema(
+        operation_id="requests_renew",
+        request=None,
+        responses={200: RequestSerializer, **ERROR_RESPONSES},
+    )
+    def post(self, request: Request, request_id: str) -> Response:
+        legal_request = request_get_for_user(user=request.user, request_id=request_id)
+        preservation_renew(request=legal_request, actor=request.user)
+        shown = request_get_for_user(user=request.user, request_id=legal_request.id)
+        return Response(RequestSerializer(shown).data)
+
+
+class AgencyListView(APIView):
+    permission_classes = [IsReviewingStaff]
+
+    @extend_schema(
+        operation_id="agencies_list",
+        responses={200: AgencySerializer(many=True), **ERROR_RESPONSES},
+    )
+    def get(self, request: Request) -> Response:
+        agencies = Agency.objects.order_by("name")
+        return Response([{"id": str(a.id), "name": a.name, "country": a.country} for a in agencies])
+
+
+class HoldListView(APIView):
+    permission_classes = [IsReviewingStaff]
+
+    @extend_schema(
+        operation_id="holds_list", responses={200: HoldSerializer(many=True), **ERROR_RESPONSES}
+    )
+    def get(self, request: Request) -> Response:
+        holds = (
+            Hold.objects.active().prefetch_related("identifiers", "requests").order_by("created_at")
+        )
+        return Response(HoldSerializer(holds, many=True).data)
+
+
+class HoldReleaseView(APIView):
+    permission_classes = [IsReviewingStaff]
+
+    @extend_schema(
+        operation_id="holds_release",
+        request=ReasonSerializer,
+        responses={200: HoldSerializer, **ERROR_RESPONSES},
+    )
+    def post(self, request: Request, hold_id: str) -> Response:
+        serializer = ReasonSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            hold = Hold.objects.get(pk=hold_id)
+        except (Hold.DoesNotExist, ValueError, DjangoValidationError) as exc:
+            raise Http404("No such hold.") from exc
+        try:
+            released = request_hold_release(
+                hold=hold, actor=request.user, reason=serializer.validated_data["reason"]
+            )
+        except IntakeError as exc:
+            raise _intake_error(exc) from exc
+        return Response(HoldSerializer(released).data)

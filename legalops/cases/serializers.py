@@ -1,0 +1,319 @@
+"""Input validation and output shapes for the requests API (API.md, "Legal requests").
+
+Serializers validate and present; the services decide. Field names are the
+public contract and must not change.
+"""
+
+from datetime import UTC, datetime
+from typing import Any
+
+from rest_framework import serializers
+
+from legalops.cases.models import LegalRequest, MessageFrom
+from legalops.cases.notice import notice_for
+from legalops.cases.rules import Category, ProcessType
+from legalops.cases.services import RequestInput
+from lookups.models import Direction, Hold
+
+
+class AwareDateTimeField(serializers.DateTimeField):
+    """A timestamp that must carry its offset: an order's times mean nothing without it."""
+
+    default_error_messages = {
+        "naive": "Give the time zone offset the order uses, e.g. 2026-11-01T00:00:00-08:00."
+    }
+
+    def to_internal_value(self, value: Any) -> datetime:
+        if isinstance(value, str) and not _has_offset(value):
+            self.fail("naive")
+        parsed = super().to_internal_value(value)
+        return parsed
+
+
+def _has_offset(text: str) -> bool:
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        return True  # let the parent field report the format error
+    return parsed.tzinfo is not None
+
+
+class ContactSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=200)
+    email = serializers.EmailField()
+    phone = serializers.CharField(max_length=40, required=False, allow_blank=True, default="")
+
+
+class RequestCreateSerializer(serializers.Serializer):
+    process_type = serializers.ChoiceField(choices=ProcessType.choices)
+    jurisdiction = serializers.RegexField(
+        r"^(US(-[A-Z]{2})?|[A-Z]{2})$",
+        max_length=5,
+        error_messages={"invalid": "Use US, US-XX for a state (e.g. US-CA), or a country code."},
+    )
+    legal_authority = serializers.CharField(
+        max_length=200, required=False, allow_blank=True, default=""
+    )
+    reference = serializers.CharField(max_length=120)
+    issuing_authority = serializers.CharField(
+        max_length=300, required=False, allow_blank=True, default=""
+    )
+    issued_on = serializers.DateField(required=False, allow_null=True, default=None)
+    expires_on = serializers.DateField(required=False, allow_null=True, default=None)
+    identifiers = serializers.ListField(
+        child=serializers.CharField(max_length=320, trim_whitespace=False),
+        allow_empty=False,
+        max_length=1000,
+        error_messages={"empty": "Name at least one phone number or email address."},
+    )
+    date_from = AwareDateTimeField(required=False, allow_null=True, default=None)
+    date_to = AwareDateTimeField(required=False, allow_null=True, default=None)
+    direction = serializers.ChoiceField(choices=Direction.choices)
+    data_categories = serializers.ListField(
+        child=serializers.ChoiceField(choices=Category.choices), allow_empty=False
+    )
+    nondisclosure_until = serializers.DateField(required=False, allow_null=True, default=None)
+    nondisclosure_indefinite = serializers.BooleanField(required=False, default=False)
+    emergency_justification = serializers.CharField(required=False, allow_blank=True, default="")
+    contact = ContactSerializer()
+    agency = serializers.UUIDField(required=False, help_text="Staff filing paper process only.")
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        date_from, date_to = attrs.get("date_from"), attrs.get("date_to")
+        if date_from and date_to and date_from > date_to:
+            raise serializers.ValidationError({"date_from": ["date_from is after date_to."]})
+        if (
+            attrs["process_type"] == ProcessType.EMERGENCY
+            and not attrs.get("emergency_justification", "").strip()
+        ):
+            raise serializers.ValidationError(
+                {
+                    "emergency_justification": [
+                        "An emergency request must say what danger of death or serious physical "
+                        "injury requires disclosure without delay (18 U.S.C. 2702(c)(4))."
+                    ]
+                }
+            )
+        if attrs.get("nondisclosure_until") and attrs.get("nondisclosure_indefinite"):
+            raise serializers.ValidationError(
+                {"nondisclosure_until": ["Give an end date or 'indefinite', not both."]}
+            )
+        return attrs
+
+    def to_request_input(self) -> RequestInput:
+        data = dict(self.validated_data)
+        contact = data.pop("contact")
+        data.pop("agency", None)
+        return RequestInput(
+            contact_name=contact["name"],
+            contact_email=contact["email"],
+            contact_phone=contact.get("phone", ""),
+            **data,
+        )
+
+
+class AgencyRefSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    name = serializers.CharField()
+
+
+class AgencySerializer(AgencyRefSerializer):
+    country = serializers.CharField()
+
+
+class IdentifierSerializer(serializers.Serializer):
+    raw = serializers.CharField()
+    normalized = serializers.CharField()
+    kind = serializers.ChoiceField(choices=["phone", "email"])
+
+
+class FindingSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    severity = serializers.ChoiceField(choices=["error", "warning"])
+    audience = serializers.ChoiceField(choices=["agency", "internal"])
+    category = serializers.CharField(allow_null=True)
+    message = serializers.CharField()
+    rules_version = serializers.CharField()
+
+
+class NoticeSerializer(serializers.Serializer):
+    state = serializers.CharField()
+    until = serializers.DateField(allow_null=True)
+
+
+class MessageSerializer(serializers.Serializer):
+    sender = serializers.ChoiceField(choices=MessageFrom.choices)
+    at = serializers.DateTimeField()
+    text = serializers.CharField()
+
+    def to_representation(self, instance: Any) -> dict[str, Any]:
+        return {"from": instance.sender, "at": _utc(instance.at), "text": instance.text}
+
+
+class DocumentSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    name = serializers.CharField()
+    sha256 = serializers.CharField()
+    size = serializers.IntegerField()
+    uploaded_at = serializers.DateTimeField()
+
+
+class HoldRefSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    date_from = serializers.DateTimeField()
+    date_to = serializers.DateTimeField()
+    expires_at = serializers.DateTimeField(allow_null=True)
+    released_at = serializers.DateTimeField(allow_null=True)
+
+
+def _utc(moment: datetime | None) -> str | None:
+    if moment is None:
+        return None
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+class RequestSerializer(serializers.Serializer):
+    """The request as API.md shows it; findings are already filtered by audience in
+    the selector (an agency's queryset carries no internal ones)."""
+
+    id = serializers.UUIDField()
+    number = serializers.CharField()
+    status = serializers.CharField()
+    outcome = serializers.CharField(allow_null=True)
+    agency = AgencyRefSerializer()
+    process_type = serializers.CharField()
+    jurisdiction = serializers.CharField()
+    legal_authority = serializers.CharField()
+    reference = serializers.CharField()
+    issuing_authority = serializers.CharField()
+    issued_on = serializers.DateField(allow_null=True)
+    expires_on = serializers.DateField(allow_null=True)
+    date_from = serializers.DateTimeField(allow_null=True)
+    date_to = serializers.DateTimeField(allow_null=True)
+    direction = serializers.CharField()
+    data_categories = serializers.ListField(child=serializers.CharField())
+    nondisclosure_until = serializers.DateField(allow_null=True)
+    received_at = serializers.DateTimeField()
+    due_at = serializers.DateTimeField()
+    due_on = serializers.DateField()
+    overdue = serializers.BooleanField()
+    identifiers = IdentifierSerializer(many=True)
+    findings = FindingSerializer(many=True)
+    notice = NoticeSerializer()
+    approvals = serializers.ListField(child=serializers.DictField())
+    scope = serializers.DictField(allow_null=True)
+    messages = MessageSerializer(many=True)
+    documents = DocumentSerializer(many=True)
+    hold = HoldRefSerializer(allow_null=True)
+    package = serializers.DictField(allow_null=True)
+
+    def to_representation(self, instance: LegalRequest) -> dict[str, Any]:
+        notice = notice_for(request=instance)
+        return {
+            "id": str(instance.id),
+            "number": instance.number,
+            "status": instance.status,
+            "outcome": instance.outcome,
+            "agency": {"id": str(instance.agency_id), "name": instance.agency.name},
+            "process_type": instance.process_type,
+            "jurisdiction": instance.jurisdiction,
+            "legal_authority": instance.legal_authority,
+            "reference": instance.reference,
+            "issuing_authority": instance.issuing_authority,
+            "issued_on": instance.issued_on.isoformat() if instance.issued_on else None,
+            "expires_on": instance.expires_on.isoformat() if instance.expires_on else None,
+            "date_from": _utc(instance.date_from),
+            "date_to": _utc(instance.date_to),
+            "direction": instance.direction,
+            "data_categories": list(instance.data_categories),
+            "nondisclosure_until": (
+                instance.nondisclosure_until.isoformat() if instance.nondisclosure_until else None
+            ),
+            "received_at": _utc(instance.received_at),
+            "due_at": _utc(instance.due_at),
+            "due_on": instance.due_on.isoformat(),
+            "overdue": instance.is_overdue(),
+            "identifiers": [
+                {"raw": i.raw, "normalized": i.normalized, "kind": i.kind}
+                for i in instance.identifiers.all()
+            ],
+            "findings": [
+                {
+                    "code": f.code,
+                    "severity": f.severity,
+                    "audience": f.audience,
+                    "category": f.category,
+                    "message": f.message,
+                    "rules_version": f.rules_version,
+                }
+                for f in instance.findings.all()
+            ],
+            "notice": {
+                "state": notice.state,
+                "until": notice.until.isoformat() if notice.until else None,
+            },
+            "approvals": [],
+            "scope": None,
+            "messages": MessageSerializer(instance.messages.all(), many=True).data,
+            "documents": [
+                {
+                    "id": str(d.id),
+                    "name": d.name,
+                    "sha256": d.sha256,
+                    "size": d.size,
+                    "uploaded_at": _utc(d.uploaded_at),
+                }
+                for d in instance.documents.all()
+            ],
+            "hold": _hold(instance.hold),
+            "package": None,
+        }
+
+
+def _hold(hold: Hold | None) -> dict[str, Any] | None:
+    if hold is None:
+        return None
+    return {
+        "id": str(hold.id),
+        "date_from": _utc(hold.date_from),
+        "date_to": _utc(hold.date_to),
+        "expires_at": _utc(hold.expires_at),
+        "released_at": _utc(hold.released_at),
+    }
+
+
+class HoldSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    placed_by = serializers.CharField()
+    reason = serializers.CharField()
+    identifiers = serializers.ListField(child=serializers.CharField())
+    date_from = serializers.DateTimeField()
+    date_to = serializers.DateTimeField()
+    created_at = serializers.DateTimeField()
+    expires_at = serializers.DateTimeField(allow_null=True)
+    released_at = serializers.DateTimeField(allow_null=True)
+    request = serializers.DictField(allow_null=True)
+
+    def to_representation(self, instance: Hold) -> dict[str, Any]:
+        linked = next(iter(instance.requests.all()), None)
+        return {
+            **(_hold(instance) or {}),
+            "placed_by": instance.placed_by,
+            "reason": instance.reason,
+            "identifiers": [i.handle for i in instance.identifiers.all()],
+            "created_at": _utc(instance.created_at),
+            "release_reason": instance.release_reason,
+            "request": (
+                {"id": str(linked.id), "number": linked.number, "status": linked.status}
+                if linked
+                else None
+            ),
+        }
+
+
+class ReasonSerializer(serializers.Serializer):
+    reason = serializers.CharField(allow_blank=False, trim_whitespace=True)
+
+
+class DocumentUploadSerializer(serializers.Serializer):
+    file = serializers.FileField()
