@@ -92,8 +92,9 @@ _CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 QUIET_CORES = 0.15  # foreign CPU below this, averaged over QUIET_WINDOW_S, is quiet
 QUIET_WINDOW_S = 3.0
 SAMPLE_INTERVAL_S = 0.5
-CONTENTION: dict[str, dict[str, float]] = {}
+CONTENTION: dict[str, dict[str, Any]] = {}
 _settings = {"max_quiet_wait_s": 120.0, "database": ""}
+_ROOT_PID = os.getpid()  # set at import, so the forked sampler still knows who "we" are
 
 
 def _process_table() -> dict[int, tuple[int, int, str]]:
@@ -120,7 +121,7 @@ def _foreign_pids(table: dict[int, tuple[int, int, str]]) -> set[int]:
     PostgreSQL backends title themselves 'postgres: <cluster>: <user> <db> <client>', so
     a backend of another database is foreign; the server's own helpers are shared.
     """
-    ours = {os.getpid()}
+    ours = {_ROOT_PID}
     changed = True
     while changed:
         changed = False
@@ -144,40 +145,54 @@ def _foreign_pids(table: dict[int, tuple[int, int, str]]) -> set[int]:
 
 
 class ForeignLoad:
-    """Samples, in a thread, the CPU seconds that foreign processes use until stopped."""
+    """Samples the CPU seconds that foreign processes use, until stopped.
+
+    The sampler is a forked child, not a thread: reading /proc takes a few
+    milliseconds of Python each time, which in a thread would hold the GIL in the
+    middle of the very latencies being measured. (Being our child, it is not foreign.)
+    """
 
     def __init__(self) -> None:
-        import threading
+        import multiprocessing
 
+        context = multiprocessing.get_context("fork")
+        self._stop = context.Event()
+        self._receive, send = context.Pipe(duplex=False)
+        self._process = context.Process(target=self._run, args=(self._stop, send), daemon=True)
         self.cpu_s = 0.0
         self.seconds = 0.0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
+        self.top: list[str] = []
 
     def __enter__(self) -> "ForeignLoad":
         self._start = time.perf_counter()
-        self._thread.start()
+        self._process.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
-        self._thread.join()
+        self.cpu_s, self.top = self._receive.recv()
+        self._process.join()
         self.seconds = time.perf_counter() - self._start
 
-    def _run(self) -> None:
+    @staticmethod
+    def _run(stop: Any, send: Any) -> None:
         before = _process_table()
-        ticks = 0
+        by_title: dict[str, int] = {}
         while True:
-            stopped = self._stop.wait(SAMPLE_INTERVAL_S)
+            stopped = stop.wait(SAMPLE_INTERVAL_S)
             now = _process_table()
             for pid in _foreign_pids(now):
                 old = before.get(pid)
                 # A process first seen now started since the last sample: all of its
                 # CPU is new. (One that started and ended in between is not seen.)
-                ticks += now[pid][1] - (old[1] if old and old[0] == now[pid][0] else 0)
+                used = now[pid][1] - (old[1] if old and old[0] == now[pid][0] else 0)
+                if used:
+                    title = now[pid][2][:80].strip() or f"pid {pid}"
+                    by_title[title] = by_title.get(title, 0) + used
             before = now
-            self.cpu_s = ticks / _CLOCK_TICKS
             if stopped:
+                top = sorted(by_title.items(), key=lambda item: item[1], reverse=True)[:3]
+                send.send((sum(by_title.values()) / _CLOCK_TICKS, [title for title, _ in top]))
                 return
 
     @property
@@ -217,6 +232,8 @@ class TimedStep:
             "foreign_cpu_s": round(self.load.cpu_s, 1),
             "foreign_cores_avg": round(self.load.cores, 2),
         }
+        if self.load.cores >= QUIET_CORES:
+            CONTENTION[self.label]["foreign_top"] = self.load.top  # type: ignore[assignment]
         if self.load.cores >= QUIET_CORES:
             say(f"  note: other processes used {self.load.cores:.2f} cores during {self.label}")
 

@@ -1,4 +1,4 @@
-"""Writes for accounts: staff users and API tokens."""
+"""Writes for accounts: staff users, agencies and API tokens. Each is audited."""
 
 import secrets
 from dataclasses import dataclass
@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from legalops.accounts.models import TOKEN_PREFIX, Agency, ApiToken, Officer, token_hash
 from legalops.accounts.roles import Role
+from legalops.audit.services import audit_record
 
 
 @dataclass(frozen=True)
@@ -19,6 +20,7 @@ class IssuedToken:
     key: str  # the only time the plain key exists
 
 
+@transaction.atomic
 def token_issue(
     *, user: AbstractUser, name: str = "default", expires_at: datetime | None = None
 ) -> IssuedToken:
@@ -26,14 +28,29 @@ def token_issue(
     token = ApiToken.objects.create(
         user=user, name=name, key_hash=token_hash(key), key_hint=key[:10], expires_at=expires_at
     )
+    # The hint, never the key: the audit log must not become a place to steal keys.
+    audit_record(
+        actor=None,
+        action="token.issued",
+        target=token,
+        details={"user": user.username, "hint": token.key_hint, "expires_at": expires_at},
+    )
     return IssuedToken(token=token, key=key)
 
 
+@transaction.atomic
 def token_revoke(*, token: ApiToken) -> bool:
     """Revoke a token; returns False if it was already revoked (compare-and-set)."""
     updated = ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(
         revoked_at=timezone.now()
     )
+    if updated:
+        audit_record(
+            actor=None,
+            action="token.revoked",
+            target=token,
+            details={"user": token.user.username, "hint": token.key_hint},
+        )
     return updated == 1
 
 
@@ -53,6 +70,12 @@ def staff_create(
     user.save()
     group, _ = Group.objects.get_or_create(name=role.value)
     user.groups.add(group)
+    audit_record(
+        actor=None,
+        action="staff.created",
+        target=user,
+        details={"username": username, "role": role.value},
+    )
     return user, token_issue(user=user, name=f"{role.value} token")
 
 
@@ -79,4 +102,10 @@ def agency_create(*, name: str, email: str, country: str = "US") -> tuple[Agency
     user.set_unusable_password()  # officers use the API, never the staff UI
     user.save()
     Officer.objects.create(user=user, agency=agency)
+    audit_record(
+        actor=None,
+        action="agency.created",
+        target=agency,
+        details={"name": name, "country": country, "officer": email},
+    )
     return agency, token_issue(user=user, name="officer token")

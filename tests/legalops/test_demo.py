@@ -13,8 +13,12 @@ def test_demo_runs_end_to_end(capsys: pytest.CaptureFixture[str], settings, tmp_
     assert "second pass: accepted 0, duplicates 3,000, rejected 0" in out
     assert out.count(" outgoing ") == 3
     assert "== done" in out
+    assert ": received, due " in out
+    assert ": preserved; every retained row" in out
+    assert "audit chain: intact" in out
     run = PurgeRun.objects.get()
     assert run.deleted > 0
     assert run.kept_held > 0
     assert QueryLogEntry.objects.count() == 3000 - run.deleted
-    assert Hold.objects.get().released_at is not None
+    assert Hold.objects.get(placed_by="demo").released_at is not None
+    assert Hold.objects.filter(placed_by__startswith="LR-").count() == 2

@@ -2,12 +2,15 @@
 
 Migrates, generates a month of realistic query logs, ingests them (twice, to show
 idempotency), answers scope queries for a few identifiers written the way legal
-process writes them, and applies retention with a hold in place.
+process writes them, applies retention with a hold in place, then has an agency
+file a court order and a preservation through the REST API and verifies the
+audit chain.
 """
 
 from collections import Counter
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import orjson
 import phonenumbers
@@ -15,6 +18,13 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+from django.utils import timezone
+
+from legalops.accounts.models import Agency, Officer
+from legalops.accounts.services import agency_create, token_issue
+from legalops.audit.verify import audit_verify
 from lookups.holds import hold_place, hold_release
 from lookups.ingest import logs_ingest
 from lookups.models import QueryLogEntry
@@ -25,6 +35,9 @@ from lookups.synthetic import logs_generate
 
 DEMO_ROWS = 50_000
 DEMO_SEED = 7
+DEMO_AGENCY = "FBI San Francisco Field Office (demo)"
+DEMO_OFFICER = "j.blake@fbi.example.gov"
+PACIFIC = ZoneInfo("America/Los_Angeles")
 
 
 def _as_legal_process_writes_it(handle: str) -> str:
@@ -33,6 +46,20 @@ def _as_legal_process_writes_it(handle: str) -> str:
         number = phonenumbers.parse(handle)
         return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
     return handle.upper()
+
+
+def _signed_order_pdf(*, reference: str, issued: str) -> bytes:
+    """A signed 2703(d) order as a court would issue it, rendered for the demo."""
+    import weasyprint
+
+    html = (
+        "<h1>UNITED STATES DISTRICT COURT</h1><p>NORTHERN DISTRICT OF CALIFORNIA</p>"
+        f"<p>Case No. {reference}</p><h2>ORDER PURSUANT TO 18 U.S.C. 2703(d)</h2>"
+        "<p>The provider shall disclose the records described in Attachment A.</p>"
+        f"<p>IT IS SO ORDERED this {issued}.</p>"
+        "<p>/s/ Hon. Maria Chen, United States Magistrate Judge</p>"
+    )
+    return weasyprint.HTML(string=html).write_pdf()
 
 
 class Command(BaseCommand):
@@ -49,6 +76,7 @@ class Command(BaseCommand):
         rows = int(options["rows"])  # type: ignore[call-overload]
         self.say("== 1. database")
         call_command("migrate", interactive=False, verbosity=0)
+        call_command("createcachetable", verbosity=0)
         self.say(f"   migrated ({settings.DATABASES['default']['ENGINE'].rsplit('.', 1)[-1]})")
 
         # A fixed end (today, midnight UTC) makes every run of the day the same data.
@@ -117,8 +145,85 @@ class Command(BaseCommand):
         hold_release(hold=hold, reason="demo over")
         self.say("   (run the demo again to restore the purged rows: ingest is idempotent)")
 
+        self._intake(picks=picks, end=end)
+
         if options["no_serve"]:
             self.say("== done")
             return
         self.say("== serving the API on http://127.0.0.1:8000/ (schema at /api/schema/)")
         call_command("runserver", "127.0.0.1:8000", use_reloader=False)
+
+    def _intake(self, *, picks: list[str], end: datetime) -> None:
+        self.say("== 6. an agency files legal process through the REST API")
+        agency = Agency.objects.filter(name=DEMO_AGENCY).first()
+        if agency is None:
+            agency, issued = agency_create(name=DEMO_AGENCY, email=DEMO_OFFICER)
+            key = issued.key
+        else:
+            officer = Officer.objects.get(agency=agency)
+            key = token_issue(user=officer.user, name="demo run").key
+        api = Client(HTTP_AUTHORIZATION=f"Token {key}")
+        stamp = timezone.now().strftime("%H%M%S")
+        order = {
+            "process_type": "court_order",
+            "jurisdiction": "US",
+            "legal_authority": "18 U.S.C. 2703(d)",
+            "reference": f"3:26-mj-{stamp}",
+            "issuing_authority": "United States District Court for the Northern District of "
+            "California",
+            "issued_on": (end - timedelta(days=1)).date().isoformat(),
+            "identifiers": [_as_legal_process_writes_it(picks[0]), picks[2].upper()],
+            "date_from": (end - timedelta(days=14)).astimezone(PACIFIC).isoformat(),
+            "date_to": (end - timedelta(seconds=1)).astimezone(PACIFIC).isoformat(),
+            "direction": "both",
+            "data_categories": ["query_logs"],
+            "contact": {
+                "name": "SA Jordan Blake",
+                "email": "j.blake@fbi.example.gov",
+                "phone": "+14155550123",
+            },
+        }
+        created = api.post("/api/v1/requests/", order, content_type="application/json").json()
+        self.say(f"   {created['number']}: {created['status']}, due {created['due_at']}")
+        for identifier in created["identifiers"]:
+            self.say(f"      {identifier['raw']!r} -> {identifier['normalized']}")
+        self._findings(created)
+        pdf = _signed_order_pdf(reference=order["reference"], issued=order["issued_on"])
+        upload = SimpleUploadedFile("signed-order.pdf", pdf, content_type="application/pdf")
+        after = api.post(f"/api/v1/requests/{created['id']}/documents/", {"file": upload}).json()
+        document = after["documents"][0]
+        self.say(f"   uploaded {document['name']} sha256 {document['sha256'][:16]}...")
+        self._findings(after)
+        hold = after["hold"]
+        self.say(f"   hold: {hold['date_from']} .. {hold['date_to']} (clipped at receipt)")
+
+        preservation = {
+            **order,
+            "process_type": "preservation",
+            "legal_authority": "18 U.S.C. 2703(f)",
+            "reference": f"PRES-{stamp}",
+            "identifiers": [picks[1]],
+            "date_from": None,
+            "date_to": None,
+        }
+        kept = api.post("/api/v1/requests/", preservation, content_type="application/json").json()
+        self.say(
+            f"   {kept['number']}: {kept['status']}; every retained row of {picks[1]} held until "
+            f"{kept['hold']['expires_at']}"
+        )
+        verification = audit_verify()
+        self.say(
+            f"== 7. audit chain: {'intact' if verification.ok else 'BROKEN'}, "
+            f"{verification.checked} entries"
+        )
+
+    def _findings(self, body: dict[str, object]) -> None:
+        findings = body["findings"]
+        assert isinstance(findings, list)
+        if not findings:
+            self.say("   findings: none")
+        for finding in findings:
+            self.say(
+                f"   finding {finding['severity']:7} {finding['code']}: "
+                f"{finding['message'][:90]}..."
+            )
