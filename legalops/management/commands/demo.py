@@ -15,10 +15,9 @@ from zoneinfo import ZoneInfo
 import orjson
 import phonenumbers
 from django.conf import settings
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
-
-from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.utils import timezone
 
