@@ -10,7 +10,7 @@ from django.http import FileResponse, Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import BasePermission
@@ -23,14 +23,27 @@ from legalops.accounts.models import Agency
 from legalops.accounts.roles import user_is_officer, user_is_reviewing_staff
 from legalops.api_errors import ERROR_RESPONSES
 from legalops.cases.models import LegalRequest, RequestDocument
+from legalops.cases.review import (
+    Decision,
+    deadline_extend,
+    emergency_verify,
+    request_answer,
+    request_claim,
+    request_review,
+    request_withdraw,
+)
 from legalops.cases.selectors import request_get_for_user, request_list_for_user
 from legalops.cases.serializers import (
     AgencySerializer,
     DocumentUploadSerializer,
+    ExtensionSerializer,
     HoldSerializer,
     ReasonSerializer,
+    RequestAmendSerializer,
     RequestCreateSerializer,
     RequestSerializer,
+    ReviewSerializer,
+    VerificationSerializer,
 )
 from legalops.cases.services import (
     MAX_DOCUMENT_BYTES,
@@ -152,6 +165,12 @@ class RequestListView(APIView):
             raise ValidationError({"agency": ["No such agency."]}) from exc
 
 
+def _shown(request: Request, legal_request_id: Any, status_code: int = 200) -> Response:
+    """The request as this user may see it, after an action (fresh from the selector)."""
+    shown = request_get_for_user(user=request.user, request_id=legal_request_id)
+    return Response(RequestSerializer(shown).data, status=status_code)
+
+
 class RequestDetailView(APIView):
     permission_classes = [IsOfficerOrStaff]
 
@@ -159,9 +178,138 @@ class RequestDetailView(APIView):
         operation_id="requests_retrieve", responses={200: RequestSerializer, **ERROR_RESPONSES}
     )
     def get(self, request: Request, request_id: str) -> Response:
-        return Response(
-            RequestSerializer(request_get_for_user(user=request.user, request_id=request_id)).data
+        return _shown(request, request_id)
+
+    @extend_schema(
+        operation_id="requests_amend",
+        request=RequestAmendSerializer,
+        responses={200: RequestSerializer, **ERROR_RESPONSES},
+    )
+    def patch(self, request: Request, request_id: str) -> Response:
+        legal_request = request_get_for_user(user=request.user, request_id=request_id)
+        if not user_is_officer(request.user):
+            raise PermissionDenied("Only the agency answers its own request's questions.")
+        serializer = RequestAmendSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            request_answer(
+                request=legal_request,
+                actor=request.user,
+                changes=serializer.changes(),
+                answer=serializer.validated_data.get("answer", ""),
+            )
+        except IntakeError as exc:
+            raise _intake_error(exc) from exc
+        return _shown(request, legal_request.id)
+
+
+class _RequestAction(APIView):
+    """POST /requests/{id}/<action>/: validate the body, call one service."""
+
+    body: type | None = None
+
+    def act(self, request: Request, legal_request: LegalRequest, data: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+    def post(self, request: Request, request_id: str) -> Response:
+        legal_request = request_get_for_user(user=request.user, request_id=request_id)
+        data: dict[str, Any] = {}
+        if self.body is not None:
+            serializer = self.body(data=request.data)
+            serializer.is_valid(raise_exception=True)
+            data = dict(serializer.validated_data)
+            data["_raw"] = serializer.initial_data
+        try:
+            self.act(request, legal_request, data)
+        except IntakeError as exc:
+            raise _intake_error(exc) from exc
+        return _shown(request, legal_request.id)
+
+
+def _action_schema(operation_id: str, body: type | None) -> Any:
+    return extend_schema(
+        operation_id=operation_id,
+        request=body,
+        responses={200: RequestSerializer, **ERROR_RESPONSES},
+    )
+
+
+class RequestReviewView(_RequestAction):
+    permission_classes = [IsReviewingStaff]
+    body = ReviewSerializer
+
+    @_action_schema("requests_review", ReviewSerializer)
+    def post(self, request: Request, request_id: str) -> Response:
+        return super().post(request, request_id)
+
+    def act(self, request: Request, legal_request: LegalRequest, data: dict[str, Any]) -> None:
+        decision = Decision(
+            decision=data["decision"],
+            reason=data["reason"],
+            scope=data["_raw"].get("scope") if "scope" in data else None,
+            narrowing_basis=data["narrowing_basis"],
+            good_faith_facts=data["good_faith_facts"],
         )
+        request_review(request=legal_request, actor=request.user, decision=decision)
+
+
+class RequestClaimView(_RequestAction):
+    permission_classes = [IsReviewingStaff]
+
+    @_action_schema("requests_claim", None)
+    def post(self, request: Request, request_id: str) -> Response:
+        return super().post(request, request_id)
+
+    def act(self, request: Request, legal_request: LegalRequest, data: dict[str, Any]) -> None:
+        request_claim(request=legal_request, actor=request.user)
+
+
+class RequestWithdrawView(_RequestAction):
+    permission_classes = [IsOfficer]
+
+    @_action_schema("requests_withdraw", None)
+    def post(self, request: Request, request_id: str) -> Response:
+        return super().post(request, request_id)
+
+    def act(self, request: Request, legal_request: LegalRequest, data: dict[str, Any]) -> None:
+        request_withdraw(request=legal_request, actor=request.user)
+
+
+class RequestVerificationView(_RequestAction):
+    permission_classes = [IsReviewingStaff]
+    body = VerificationSerializer
+
+    @_action_schema("requests_verification", VerificationSerializer)
+    def post(self, request: Request, request_id: str) -> Response:
+        return super().post(request, request_id)
+
+    def act(self, request: Request, legal_request: LegalRequest, data: dict[str, Any]) -> None:
+        data.pop("_raw")
+        emergency_verify(request=legal_request, actor=request.user, **data)
+
+
+class RequestExtensionView(_RequestAction):
+    permission_classes = [IsReviewingStaff]
+    body = ExtensionSerializer
+
+    @_action_schema("requests_extension", ExtensionSerializer)
+    def post(self, request: Request, request_id: str) -> Response:
+        return super().post(request, request_id)
+
+    def act(self, request: Request, legal_request: LegalRequest, data: dict[str, Any]) -> None:
+        data.pop("_raw")
+        deadline_extend(request=legal_request, actor=request.user, **data)
+
+
+class RequestRenewView(_RequestAction):
+    permission_classes = [IsOfficer]
+
+    @_action_schema("requests_renew", None)
+    def post(self, request: Request, request_id: str) -> Response:
+        return super().post(request, request_id)
+
+    def act(self, request: Request, legal_request: LegalRequest, data: dict[str, Any]) -> None:
+        preservation_renew(request=legal_request, actor=request.user)
 
 
 class RequestDocumentsView(APIView):
@@ -218,21 +366,6 @@ class RequestDocumentFileView(APIView):
         )
         response["X-Content-Type-Options"] = "nosniff"
         return response
-
-
-class RequestRenewView(APIView):
-    permission_classes = [IsOfficer]
-
-    @extend_schema(
-        operation_id="requests_renew",
-        request=None,
-        responses={200: RequestSerializer, **ERROR_RESPONSES},
-    )
-    def post(self, request: Request, request_id: str) -> Response:
-        legal_request = request_get_for_user(user=request.user, request_id=request_id)
-        preservation_renew(request=legal_request, actor=request.user)
-        shown = request_get_for_user(user=request.user, request_id=legal_request.id)
-        return Response(RequestSerializer(shown).data)
 
 
 class AgencyListView(APIView):

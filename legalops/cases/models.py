@@ -82,6 +82,12 @@ class LegalRequest(models.Model):
     received_at = models.DateTimeField(default=timezone.now)
     due_at = models.DateTimeField()
     renewal_count = models.PositiveIntegerField(default=0)
+    # The clock stops while staff wait on the agency; due_at moves on by the pause.
+    clock_paused_at = models.DateTimeField(null=True, blank=True)
+    # What may be disclosed, fixed by the second approval (API.md "scope").
+    scope = models.JSONField(null=True, blank=True)
+    narrowing_basis = models.CharField(max_length=32, blank=True, default="")
+    narrowing_reason = models.TextField(blank=True, default="")
     hold = models.ForeignKey(
         Hold, null=True, blank=True, on_delete=models.PROTECT, related_name="requests"
     )
@@ -104,7 +110,9 @@ class LegalRequest(models.Model):
         return self.due_at.date()
 
     def is_overdue(self, *, now: datetime | None = None) -> bool:
-        return self.status not in SETTLED_STATUSES and (now or timezone.now()) > self.due_at
+        if self.status in SETTLED_STATUSES or self.clock_paused_at is not None:
+            return False
+        return (now or timezone.now()) > self.due_at
 
 
 class RequestIdentifier(models.Model):
@@ -192,3 +200,88 @@ class RequestCounter(models.Model):
 
     def __str__(self) -> str:
         return f"{self.year}: {self.last}"
+
+
+class NarrowingBasis(models.TextChoices):
+    AGREED_WITH_AGENCY = "agreed_with_agency"
+    INVALID_IDENTIFIER = "invalid_identifier"
+    NOT_IN_SIGNED_PROCESS = "not_in_signed_process"
+    OBJECTION_FILED = "objection_filed"
+    EMERGENCY_SCOPE = "emergency_scope"
+
+
+class RequestApproval(models.Model):
+    """One staff approval. A question to the agency clears the round's approvals
+    (kept, with ``cleared_at``, for the record)."""
+
+    request = models.ForeignKey(LegalRequest, on_delete=models.CASCADE, related_name="approvals")
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
+    at = models.DateTimeField(default=timezone.now)
+    scope = models.JSONField()
+    reason = models.TextField(blank=True, default="")
+    narrowing_basis = models.CharField(max_length=32, blank=True, default="")
+    cleared_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.request} approved by {self.by}"
+
+
+class NumberSource(models.TextChoices):
+    AGENCY_DIRECTORY = "agency_directory"
+    REQUEST = "request"
+    OTHER = "other"
+
+
+class EmergencyVerification(models.Model):
+    """The out-of-band callback that verifies an emergency request is genuine."""
+
+    request = models.ForeignKey(
+        LegalRequest, on_delete=models.CASCADE, related_name="verifications"
+    )
+    called_number = models.CharField(max_length=40)
+    number_source = models.CharField(max_length=20, choices=NumberSource.choices)
+    spoke_with = models.CharField(max_length=200)
+    called_at = models.DateTimeField()
+    confirmed = models.BooleanField()
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
+    recorded_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["recorded_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.request} call to {self.called_number}"
+
+
+class GoodFaithDetermination(models.Model):
+    """The provider's good-faith determination for an emergency (2702(c)(4)):
+    who decided, on what facts, when."""
+
+    request = models.OneToOneField(
+        LegalRequest, on_delete=models.CASCADE, related_name="good_faith"
+    )
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
+    facts = models.TextField()
+    at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.request} determined by {self.by}"
+
+
+class DeadlineExtension(models.Model):
+    request = models.ForeignKey(LegalRequest, on_delete=models.CASCADE, related_name="extensions")
+    previous_due_at = models.DateTimeField()
+    due_at = models.DateTimeField()
+    agreed_by = models.CharField(max_length=200, help_text="Who at the agency agreed.")
+    reason = models.TextField()
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
+    recorded_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["recorded_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.request} due {self.due_at:%Y-%m-%d}"

@@ -9,7 +9,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-from legalops.cases.models import LegalRequest, MessageFrom
+from legalops.cases.models import LegalRequest, MessageFrom, NarrowingBasis, NumberSource
 from legalops.cases.notice import notice_for
 from legalops.cases.rules import Category, ProcessType
 from legalops.cases.services import RequestInput
@@ -252,8 +252,12 @@ class RequestSerializer(serializers.Serializer):
                 "state": notice.state,
                 "until": notice.until.isoformat() if notice.until else None,
             },
-            "approvals": [],
-            "scope": None,
+            "approvals": [
+                {"by": a.by.username, "at": _utc(a.at)}
+                for a in instance.approvals.all()
+                if a.cleared_at is None
+            ],
+            "scope": instance.scope,
             "messages": MessageSerializer(instance.messages.all(), many=True).data,
             "documents": [
                 {
@@ -317,3 +321,74 @@ class ReasonSerializer(serializers.Serializer):
 
 class DocumentUploadSerializer(serializers.Serializer):
     file = serializers.FileField()
+
+
+class ScopeInSerializer(serializers.Serializer):
+    identifiers = serializers.ListField(child=serializers.CharField(max_length=320), required=False)
+    date_from = AwareDateTimeField(required=False)
+    date_to = AwareDateTimeField(required=False)
+    direction = serializers.ChoiceField(choices=Direction.choices, required=False)
+    categories = serializers.ListField(
+        child=serializers.ChoiceField(choices=Category.choices), required=False
+    )
+    fields = serializers.ListField(child=serializers.CharField(), required=False)
+
+
+class ReviewSerializer(serializers.Serializer):
+    decision = serializers.ChoiceField(choices=["approve", "reject", "request_info"])
+    reason = serializers.CharField(required=False, allow_blank=True, default="")
+    scope = ScopeInSerializer(required=False)
+    narrowing_basis = serializers.ChoiceField(
+        choices=NarrowingBasis.choices, required=False, allow_blank=True, default=""
+    )
+    good_faith_facts = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="Emergencies: the facts of the provider's good-faith determination.",
+    )
+
+
+class VerificationSerializer(serializers.Serializer):
+    called_number = serializers.CharField(max_length=40)
+    number_source = serializers.ChoiceField(choices=NumberSource.choices)
+    spoke_with = serializers.CharField(max_length=200)
+    called_at = AwareDateTimeField()
+    confirmed = serializers.BooleanField()
+
+
+class RequestAmendSerializer(serializers.Serializer):
+    """PATCH while a question is open: the answer, and any fields it changes."""
+
+    answer = serializers.CharField(required=False, allow_blank=True, default="")
+    legal_authority = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    issuing_authority = serializers.CharField(max_length=300, required=False, allow_blank=True)
+    issued_on = serializers.DateField(required=False, allow_null=True)
+    expires_on = serializers.DateField(required=False, allow_null=True)
+    identifiers = serializers.ListField(
+        child=serializers.CharField(max_length=320), required=False, allow_empty=False
+    )
+    date_from = AwareDateTimeField(required=False)
+    date_to = AwareDateTimeField(required=False)
+    nondisclosure_until = serializers.DateField(required=False, allow_null=True)
+    nondisclosure_indefinite = serializers.BooleanField(required=False)
+    emergency_justification = serializers.CharField(required=False, allow_blank=True)
+    contact = ContactSerializer(required=False)
+
+    def changes(self) -> dict[str, Any]:
+        data = dict(self.validated_data)
+        data.pop("answer", None)
+        contact = data.pop("contact", None)
+        if contact:
+            data.update(
+                contact_name=contact["name"],
+                contact_email=contact["email"],
+                contact_phone=contact.get("phone", ""),
+            )
+        return data
+
+
+class ExtensionSerializer(serializers.Serializer):
+    due_at = AwareDateTimeField()
+    agreed_by = serializers.CharField(max_length=200)
+    reason = serializers.CharField()

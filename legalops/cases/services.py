@@ -30,6 +30,7 @@ from legalops.cases.models import (
     Status,
 )
 from legalops.cases.rules import ProcessType
+from legalops.cases.workflow import transition
 from lookups.holds import hold_place, hold_release
 from lookups.models import Hold
 from lookups.normalize import HandleError, normalize_handle
@@ -69,7 +70,7 @@ class RequestInput:
     extra: dict[str, object] = field(default_factory=dict)
 
 
-def _normalized_identifiers(*, raw: list[str], region: str) -> list[tuple[str, str, str]]:
+def normalized_identifiers(*, raw: list[str], region: str) -> list[tuple[str, str, str]]:
     errors: dict[str, list[str]] = {}
     normalized: list[tuple[str, str, str]] = []
     for index, value in enumerate(raw):
@@ -110,7 +111,7 @@ def request_submit(*, submitter: AbstractUser, agency: Agency, data: RequestInpu
     Raises ``IntakeError`` (400, nothing stored) or ``Conflict`` (409
     ``duplicate_reference``, carrying the existing request's id).
     """
-    identifiers = _normalized_identifiers(raw=data.identifiers, region=agency.country)
+    identifiers = normalized_identifiers(raw=data.identifiers, region=agency.country)
     if conflict := _duplicate_reference(agency=agency, reference=data.reference):
         raise conflict
     received_at = timezone.now()
@@ -164,17 +165,13 @@ def request_submit(*, submitter: AbstractUser, agency: Agency, data: RequestInpu
                     "categories": request.data_categories,
                 },
             )
-            _hold_on_arrival(request=request, actor=submitter)
+            hold_on_arrival(request=request, actor=submitter)
             if request.process_type == ProcessType.PRESERVATION:
-                LegalRequest.objects.filter(pk=request.pk, status=Status.RECEIVED).update(
-                    status=Status.PRESERVED, outcome=Outcome.PRESERVED
-                )
-                request.refresh_from_db()
-                audit_record(
+                request = transition(
+                    request=request,
+                    action="preserve",
                     actor=submitter,
-                    action="request.preserved",
-                    target=request,
-                    details={"from": Status.RECEIVED, "to": Status.PRESERVED},
+                    updates={"outcome": Outcome.PRESERVED},
                 )
             findings_refresh(request=request, actor=submitter)
     except IntegrityError:
@@ -191,7 +188,7 @@ def _offset_minutes(moment: datetime | None) -> int:
     return int(moment.utcoffset().total_seconds() // 60)  # type: ignore[union-attr]
 
 
-def _hold_on_arrival(*, request: LegalRequest, actor: AbstractUser) -> Hold | None:
+def hold_on_arrival(*, request: LegalRequest, actor: AbstractUser) -> Hold | None:
     """Hold the rows the request asks for that still exist, clipped at receipt.
 
     A preservation holds every retained row of its identifiers, both directions,
@@ -349,16 +346,9 @@ def preservations_expire(*, now: datetime | None = None) -> int:
         status=Status.PRESERVED, hold__expires_at__lte=moment
     ).values_list("pk", flat=True)
     for pk in list(candidates):
-        with transaction.atomic():
-            if LegalRequest.objects.filter(pk=pk, status=Status.PRESERVED).update(
-                status=Status.EXPIRED
-            ):
-                request = LegalRequest.objects.get(pk=pk)
-                audit_record(
-                    actor=None,
-                    action="request.expired",
-                    target=request,
-                    details={"from": Status.PRESERVED, "to": Status.EXPIRED},
-                )
-                expired += 1
+        try:
+            transition(request=LegalRequest.objects.get(pk=pk), action="expire", actor=None)
+        except Conflict:
+            continue  # changed meanwhile: not ours to expire
+        expired += 1
     return expired

@@ -16,6 +16,25 @@ urlpatterns = [
         name="request-document",
     ),
     path("requests/<uuid:request_id>/renew/", api.RequestRenewView.as_view(), name="request-renew"),
+    path(
+        "requests/<uuid:request_id>/review/", api.RequestReviewView.as_view(), name="request-review"
+    ),
+    path("requests/<uuid:request_id>/claim/", api.RequestClaimView.as_view(), name="request-claim"),
+    path(
+        "requests/<uuid:request_id>/withdraw/",
+        api.RequestWithdrawView.as_view(),
+        name="request-withdraw",
+    ),
+    path(
+        "requests/<uuid:request_id>/verification/",
+        api.RequestVerificationView.as_view(),
+        name="request-verification",
+    ),
+    path(
+        "requests/<uuid:request_id>/extension/",
+        api.RequestExtensionView.as_view(),
+        name="request-extension",
+    ),
     path("agencies/", api.AgencyListView.as_view(), name="agencies"),
     path("holds/", api.HoldListView.as_view(), name="holds"),
     path("holds/<uuid:hold_id>/release/", api.HoldReleaseView.as_view(), name="hold-release"),
