@@ -122,15 +122,13 @@ def request_approve(
                 "A preservation discloses nothing and is not approved.",
                 code="not_allowed_in_status",
             )
-        base = _approvable_base(request=request, approvals=approvals)
+        lawful, base = _approvable_base(request=request, approvals=approvals)
         try:
             scope = scope_propose(proposal=decision.scope, base=base, region=request.agency.country)
         except ScopeError as exc:
             raise IntakeError(exc.errors) from exc
-        requested = scope_requested(
-            request=request, allowed_categories=set(request.data_categories)
-        )
-        narrowed = scope != requested
+        # Dropping what the law does not reach is not a reviewer's narrowing.
+        narrowed = scope != lawful
         has_basis = decision.narrowing_basis in NarrowingBasis.values or bool(
             request.narrowing_basis or any(a.narrowing_basis for a in approvals)
         )
@@ -174,9 +172,11 @@ def request_approve(
         return transition(request=request, action="approve_first", actor=actor, details=details)
 
 
-def _approvable_base(*, request: LegalRequest, approvals: list[RequestApproval]) -> Scope:
-    """What this approval may narrow: the first approval's scope, or the request's
-    lawful part (an error finding blocks its category)."""
+def _approvable_base(
+    *, request: LegalRequest, approvals: list[RequestApproval]
+) -> tuple[Scope, Scope]:
+    """The request's lawful part (an error finding blocks its category), and what
+    this approval may narrow: the first approval's scope, or that lawful part."""
     errors = list(request.findings.filter(severity=Severity.ERROR))
     if any(f.code == "missing_document" for f in errors):
         raise Conflict(
@@ -193,11 +193,11 @@ def _approvable_base(*, request: LegalRequest, approvals: list[RequestApproval])
             "for; reject it or ask the agency for proper process.",
             code="blocking_findings",
         )
-    base = scope_requested(request=request, allowed_categories=allowed)
+    lawful = scope_requested(request=request, allowed_categories=allowed)
     if approvals:
         first = Scope.from_json(approvals[-1].scope)
         # The first approval may have been given before a finding changed.
-        return Scope(
+        return lawful, Scope(
             first.identifiers,
             first.date_from,
             first.date_to,
@@ -205,7 +205,7 @@ def _approvable_base(*, request: LegalRequest, approvals: list[RequestApproval])
             tuple(c for c in first.categories if c in allowed),
             first.fields,
         )
-    return base
+    return lawful, lawful
 
 
 def _check_emergency(*, request: LegalRequest, actor: AbstractUser, decision: Decision) -> None:
