@@ -163,6 +163,7 @@ class ForeignLoad:
         self._process = context.Process(target=self._run, args=(self._stop, send), daemon=True)
         self.cpu_s = 0.0
         self.seconds = 0.0
+        self.span = 0.0
         self.top: list[str] = []
 
     def __enter__(self) -> "ForeignLoad":
@@ -172,12 +173,14 @@ class ForeignLoad:
 
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
-        self.cpu_s, self.top = self._receive.recv()
+        # The samples span at least one interval, however short the step.
+        self.cpu_s, self.span, self.top = self._receive.recv()
         self._process.join()
         self.seconds = time.perf_counter() - self._start
 
     @staticmethod
     def _run(stop: Any, send: Any) -> None:
+        began = time.perf_counter()
         before = _process_table()
         by_title: dict[str, int] = {}
         while True:
@@ -194,12 +197,15 @@ class ForeignLoad:
             before = now
             if stopped:
                 top = sorted(by_title.items(), key=lambda item: item[1], reverse=True)[:3]
-                send.send((sum(by_title.values()) / _CLOCK_TICKS, [title for title, _ in top]))
+                span = time.perf_counter() - began
+                used_s = sum(by_title.values()) / _CLOCK_TICKS
+                send.send((used_s, span, [title for title, _ in top]))
                 return
 
     @property
     def cores(self) -> float:
-        return self.cpu_s / self.seconds if self.seconds else 0.0
+        span = max(self.seconds, self.span)
+        return self.cpu_s / span if span else 0.0
 
 
 def wait_until_quiet() -> float:

@@ -143,6 +143,14 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # One published name per choice set, wherever it appears.
+    "ENUM_NAME_OVERRIDES": {
+        "CategoryEnum": "legalops.cases.rules.Category",
+        "DirectionEnum": "lookups.models.Direction",
+        "ProcessTypeEnum": "legalops.cases.rules.ProcessType",
+        "NarrowingBasisEnum": "legalops.cases.models.NarrowingBasis",
+        "NumberSourceEnum": "legalops.cases.models.NumberSource",
+    },
 }
 
 # --- Query logs -----------------------------------------------------------------
