@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "legalops.accounts",
     "legalops.audit",
     "legalops.cases",
+    "legalops.disclosures",
 ]
 
 MIDDLEWARE = [
@@ -168,6 +169,19 @@ LEGALOPS_DUE_HOURS = {
     "emergency": env_int("LEGALOPS_EMERGENCY_DUE_HOURS", 4, minimum=1),
     "preservation": env_int("LEGALOPS_PRESERVATION_DUE_HOURS", 24, minimum=1),
 }
+LEGALOPS_PACKAGE_MAX_ATTEMPTS = env_int("LEGALOPS_PACKAGE_MAX_ATTEMPTS", 3, minimum=1)
+LEGALOPS_PACKAGE_SOFT_TIME_LIMIT = env_int("LEGALOPS_PACKAGE_SOFT_TIME_LIMIT", 1500, minimum=5)
+LEGALOPS_PACKAGE_TIME_LIMIT = env_int("LEGALOPS_PACKAGE_TIME_LIMIT", 1800, minimum=10)
+if LEGALOPS_PACKAGE_TIME_LIMIT <= LEGALOPS_PACKAGE_SOFT_TIME_LIMIT:
+    raise ImproperlyConfigured(
+        "LEGALOPS_PACKAGE_TIME_LIMIT must be above LEGALOPS_PACKAGE_SOFT_TIME_LIMIT"
+    )
+# Printed on every package as the contact for authenticating it.
+LEGALOPS_CUSTODIAN_CONTACT_NAME = env_str("LEGALOPS_CUSTODIAN_CONTACT_NAME", "Custodian of Records")
+LEGALOPS_CUSTODIAN_CONTACT_EMAIL = env_str(
+    "LEGALOPS_CUSTODIAN_CONTACT_EMAIL", "legal-process@localhost"
+)
+LEGALOPS_CUSTODIAN_CONTACT_PHONE = env_str("LEGALOPS_CUSTODIAN_CONTACT_PHONE", "")
 LEGALOPS_PRESERVATION_DAYS = 90  # 18 U.S.C. 2703(f)(2): 90 days, renewable once more
 CACHE_URL = env_str("CACHE_URL")
 if CACHE_URL.startswith("redis"):
@@ -203,7 +217,9 @@ if CELERY_TASK_TIME_LIMIT <= CELERY_TASK_SOFT_TIME_LIMIT:
     raise ImproperlyConfigured("CELERY_TASK_TIME_LIMIT must be above CELERY_TASK_SOFT_TIME_LIMIT")
 # Redis redelivers an unacknowledged message after the visibility timeout: it must
 # exceed the longest hard time limit or a long job would run twice at once.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT * 2}
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": 2 * max(CELERY_TASK_TIME_LIMIT, LEGALOPS_PACKAGE_TIME_LIMIT)
+}
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
@@ -213,6 +229,7 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": float(env_int("LOOKUPS_PURGE_INTERVAL_SECONDS", 3600, minimum=60)),
     },
     "expire-preservations": {"task": "cases.preservations_expire", "schedule": 900.0},
+    "sweep-stuck-packages": {"task": "disclosures.packages_sweep", "schedule": 300.0},
 }
 
 # --- Security -------------------------------------------------------------------

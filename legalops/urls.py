@@ -14,6 +14,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/v1/logs/", LogIngestView.as_view(), name="logs-ingest"),
     path("api/v1/", include("legalops.cases.urls")),
+    path("api/v1/", include("legalops.disclosures.urls")),
 ]
 
 handler404 = "legalops.api_errors.api_not_found"

@@ -130,7 +130,9 @@ class RequestListView(APIView):
             raise ValidationError(filtered.errors)
         paginator = Pagination()
         page = paginator.paginate_queryset(filtered.qs.order_by("-received_at", "id"), request)
-        return paginator.get_paginated_response(RequestSerializer(page, many=True).data)
+        return paginator.get_paginated_response(
+            RequestSerializer(page, many=True, context=_viewer(request)).data
+        )
 
     @extend_schema(
         operation_id="requests_create",
@@ -148,7 +150,7 @@ class RequestListView(APIView):
         except IntakeError as exc:
             raise _intake_error(exc) from exc
         shown = request_get_for_user(user=request.user, request_id=created.id)
-        return Response(RequestSerializer(shown).data, status=status.HTTP_201_CREATED)
+        return _shown(request, shown.id, status.HTTP_201_CREATED)
 
     @staticmethod
     def _filing_agency(request: Request, agency_id: Any) -> Agency:
@@ -168,7 +170,12 @@ class RequestListView(APIView):
 def _shown(request: Request, legal_request_id: Any, status_code: int = 200) -> Response:
     """The request as this user may see it, after an action (fresh from the selector)."""
     shown = request_get_for_user(user=request.user, request_id=legal_request_id)
-    return Response(RequestSerializer(shown).data, status=status_code)
+    return Response(RequestSerializer(shown, context=_viewer(request)).data, status=status_code)
+
+
+def _viewer(request: Request) -> dict[str, bool]:
+    # Default to the agency's view: staff-only parts appear only when we know it is staff.
+    return {"agency_view": not user_is_reviewing_staff(request.user)}
 
 
 class RequestDetailView(APIView):
@@ -341,7 +348,7 @@ class RequestDocumentsView(APIView):
         except IntakeError as exc:
             raise _intake_error(exc) from exc
         shown = request_get_for_user(user=request.user, request_id=legal_request.id)
-        return Response(RequestSerializer(shown).data, status=status.HTTP_201_CREATED)
+        return _shown(request, shown.id, status.HTTP_201_CREATED)
 
 
 class RequestDocumentFileView(APIView):

@@ -162,13 +162,18 @@ def request_approve(
                 updates["narrowing_reason"] = decision.reason or next(
                     (a.reason for a in approvals if a.reason), ""
                 )
-            return transition(
+            approved = transition(
                 request=request,
                 action="approve_second",
                 actor=actor,
                 details=details,
                 updates=updates,
             )
+            # Imported here: the package job depends on cases, not the other way.
+            from legalops.disclosures.services import package_enqueue
+
+            package_enqueue(request=approved)
+            return approved
         return transition(request=request, action="approve_first", actor=actor, details=details)
 
 

@@ -270,8 +270,20 @@ class RequestSerializer(serializers.Serializer):
                 for d in instance.documents.all()
             ],
             "hold": _hold(instance.hold),
-            "package": None,
+            "package": _package(instance, agency_view=self.context.get("agency_view", True)),
         }
+
+
+def _package(instance: LegalRequest, *, agency_view: bool) -> dict[str, Any] | None:
+    """The package summary; agencies see it only once released (API.md)."""
+    from legalops.disclosures.api import package_present  # the package app builds on cases
+
+    package = getattr(instance, "package", None)
+    if package is None:
+        return None
+    if agency_view and package.status != "released":
+        return None
+    return package_present(package)
 
 
 def _hold(hold: Hold | None) -> dict[str, Any] | None:

@@ -173,6 +173,7 @@ def request_submit(*, submitter: AbstractUser, agency: Agency, data: RequestInpu
                     actor=submitter,
                     updates={"outcome": Outcome.PRESERVED},
                 )
+                _acknowledge_on_commit(request_id=str(request.pk))
             findings_refresh(request=request, actor=submitter)
     except IntegrityError:
         # A concurrent filing of the same reference won the race.
@@ -180,6 +181,13 @@ def request_submit(*, submitter: AbstractUser, agency: Agency, data: RequestInpu
             raise conflict from None
         raise
     return request
+
+
+def _acknowledge_on_commit(*, request_id: str) -> None:
+    # Imported here: the package app builds on cases, not the other way round.
+    from legalops.disclosures.tasks import acknowledgement_issue_task
+
+    transaction.on_commit(lambda: acknowledgement_issue_task.delay(request_id))
 
 
 def _offset_minutes(moment: datetime | None) -> int:

@@ -1,0 +1,505 @@
+"""Render disclosure packages and one-off letters to PDF (WeasyPrint 70).
+
+Public API (the job and the release service call only these):
+
+* :func:`package_pdf_render` -> page count; writes the package PDF with the CSV
+  embedded as ``records.csv`` (and no other file).
+* :func:`letter_pdf_render` -> page count; ``pdf/no_records.html`` or
+  ``pdf/preservation_ack.html``.
+* :class:`RenderRefused` (from :mod:`.fetcher`): the render tried to fetch something
+  other than our print assets. Nothing is written to ``out_path``.
+* :class:`RenderInputError` (a ``ValueError``): the context or the rows break the
+  contract below (missing key, rows out of order, counts or hash that disagree).
+  Nothing is written to ``out_path``.
+
+Safety (DESIGN.md invariant 10): HTML comes only from our templates through a
+dedicated Django template engine with autoescape on, so every request string reaches
+the page as escaped text; a missing template variable fails the render instead of
+printing a blank into a court document; the only URL fetcher is
+:class:`~.fetcher.AssetOnlyFetcher`. Fonts are the system DejaVu families (no
+``@font-face``), so nothing is fetched for text either.
+
+The context contract is the TypedDicts below. Dates and times are strings already
+formatted by the caller; the renderer prints them as given.
+"""
+
+import contextlib
+import hashlib
+import os
+import tempfile
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from functools import cache
+from pathlib import Path
+from typing import Any, Literal, NotRequired, TypedDict
+
+import weasyprint
+from django.conf import settings
+from django.template import Context, Engine
+from weasyprint.urls import FatalURLFetchingError
+
+from legalops.disclosures.fetcher import ASSETS_BASE_URL, AssetOnlyFetcher, RenderRefused
+
+__all__ = [
+    "ALLOWED_FIELDS",
+    "LETTER_TEMPLATES",
+    "PACKAGE_TEMPLATE",
+    "AuthenticationContact",
+    "Category",
+    "Certificate",
+    "Identifier",
+    "LetterIdentifier",
+    "Narrowing",
+    "NoRecordsContext",
+    "PackageContext",
+    "PreservationAckContext",
+    "RangeInfo",
+    "RecordRow",
+    "RenderInputError",
+    "RenderRefused",
+    "RequestInfo",
+    "letter_pdf_render",
+    "package_pdf_render",
+]
+
+PACKAGE_TEMPLATE = "pdf/package.html"
+LETTER_TEMPLATES = ("pdf/no_records.html", "pdf/preservation_ack.html")
+ATTACHMENT_NAME = "records.csv"
+
+Field = Literal[
+    "occurred_at", "service", "source", "target", "source_ip", "client", "target_reachable"
+]
+# Canonical column order of the printed records (the CSV's order is the job's).
+ALLOWED_FIELDS: tuple[str, ...] = (
+    "occurred_at",
+    "service",
+    "source",
+    "target",
+    "source_ip",
+    "client",
+    "target_reachable",
+)
+_FIELD_LABELS: dict[str, str] = {
+    "service": "Service",
+    "source": "Source (made the lookup)",
+    "target": "Target (looked up)",
+    "source_ip": "Source IP",
+    "client": "Client (as reported)",
+    "target_reachable": "Reachable",
+}
+DEFAULT_PROVIDER_NAME = "the Provider"
+
+
+# --------------------------------------------------------------------------- contract
+
+
+class RequestInfo(TypedDict):
+    number: str  # our request number, quoted on every page
+    reference: str  # their reference / docket
+    agency_name: str
+    contact_name: str
+    contact_email: str
+    contact_phone: str
+    issuing_authority: str  # court or issuing authority
+    legal_authority: str  # e.g. "18 U.S.C. § 2703(d)"
+    process_type: str
+    process_type_label: str
+    jurisdiction: str
+    issued_on: str | None
+    received_at: str  # UTC, formatted
+    expires_on: str | None
+
+
+class Identifier(TypedDict):
+    raw: str  # as received
+    normalized: str
+    kind: str
+    rows: int  # rows found for this identifier
+
+
+class Category(TypedDict):
+    name: str
+    label: str
+    produced: bool
+    note: str  # e.g. "content: none stored"
+
+
+class RangeInfo(TypedDict):
+    from_local: str
+    to_local: str
+    tz_label: str  # the time zone the order used, e.g. "America/Los_Angeles (PDT)"
+    from_utc: str
+    to_utc: str
+
+
+class Narrowing(TypedDict):
+    basis: str
+    basis_label: str
+    reason: str
+
+
+class AuthenticationContact(TypedDict):
+    name: str
+    email: str
+    phone: str
+
+
+class Certificate(TypedDict):
+    signed: bool  # False: rendered as "DRAFT - not signed" (en dash) for the custodian to check
+    custodian_name: str
+    custodian_title: str
+    executed_on: str  # printed only when signed
+    csv_sha256: str  # hex SHA-256 of the CSV file; must match csv_path's bytes
+    row_count: int
+    california: bool  # True: Cal. Evid. Code 1561 affidavit instead of FRE 902(11)/(13)/(14)
+
+
+class PackageContext(TypedDict):
+    request: RequestInfo
+    identifiers: list[Identifier]
+    categories: list[Category]
+    direction: Literal["outgoing", "incoming", "both"]
+    direction_text: str
+    range: RangeInfo
+    narrowing: Narrowing | None
+    fields: list[Field]  # subset of ALLOWED_FIELDS; only these columns are printed
+    bates_prefix: str  # unique per production; pages are <prefix>-000001, -000002, ...
+    row_count: int
+    generated_at: str
+    authentication_contact: AuthenticationContact
+    certificate: Certificate
+    retention_days: int
+    provider_name: NotRequired[str]  # optional; default settings.LEGALOPS_PROVIDER_NAME
+
+
+class RecordRow(TypedDict, total=False):
+    """One record. ``n`` and ``utc`` are required; other keys matter only if in fields."""
+
+    n: int  # 1..N, consecutive, in time order
+    utc: str  # ISO-8601 UTC ("2025-06-02T14:03:22.123456Z" or "+00:00")
+    local: str  # the same instant in the order's time zone
+    service: str
+    source: str
+    target: str
+    source_ip: str
+    client: str
+    target_reachable: bool
+    third_party: bool  # the identifier is the TARGET (incoming direction)
+
+
+class LetterIdentifier(TypedDict):
+    raw: str
+    normalized: str
+    # no_records only:
+    status: NotRequired[Literal["none_logged", "not_retained", "partly_retained"]]
+    retained_from: NotRequired[str]  # optional, partly_retained: first retained instant
+
+
+class NoRecordsContext(TypedDict):
+    request: RequestInfo
+    identifiers: list[LetterIdentifier]
+    range: RangeInfo
+    searched_at: str
+    certificate: Certificate  # csv_sha256/row_count unused here
+    authentication_contact: NotRequired[AuthenticationContact]
+    retention_days: NotRequired[int]
+    provider_name: NotRequired[str]
+
+
+class PreservationAckContext(TypedDict):
+    request: RequestInfo
+    identifiers: list[LetterIdentifier]
+    held_from: str
+    held_to: str
+    expires_at: str
+    renew_by: str
+    generated_at: NotRequired[str]  # letter date; default now (UTC)
+    authentication_contact: NotRequired[AuthenticationContact]
+    retention_days: NotRequired[int]
+    provider_name: NotRequired[str]
+
+
+_PACKAGE_KEYS = tuple(k for k in PackageContext.__required_keys__)
+_LETTER_KEYS: dict[str, tuple[str, ...]] = {
+    "pdf/no_records.html": ("request", "identifiers", "range", "searched_at", "certificate"),
+    "pdf/preservation_ack.html": (
+        "request",
+        "identifiers",
+        "held_from",
+        "held_to",
+        "expires_at",
+        "renew_by",
+    ),
+}
+
+
+class RenderInputError(ValueError):
+    """The context or rows break the render contract; nothing was written."""
+
+
+# --------------------------------------------------------------------------- templates
+
+
+class _MissingVariable(str):
+    """``string_if_invalid`` that raises: a blank in a court filing is a silent error.
+
+    Django substitutes ``string_if_invalid % var_name`` when it contains ``%s``; this
+    str claims to contain it and raises on the substitution. ``{% if %}`` and
+    ``{% for %}`` resolve with ``ignore_failures`` and are unaffected.
+    """
+
+    def __contains__(self, item: object) -> bool:
+        return True
+
+    def __mod__(self, var: object) -> str:
+        raise RenderInputError(f"template variable {var!r} is missing from the context")
+
+
+@cache
+def _engine() -> Engine:
+    # A dedicated engine, not settings.TEMPLATES: autoescape is guaranteed whatever the
+    # project settings say, no app directory can shadow pdf/ templates, and no context
+    # processor leaks request/user objects into a document.
+    return Engine(
+        dirs=[str(Path(settings.BASE_DIR) / "templates")],
+        app_dirs=False,
+        autoescape=True,
+        debug=False,
+        string_if_invalid=_MissingVariable("<missing>"),
+    )
+
+
+def _render_html(template: str, context: Mapping[str, Any]) -> str:
+    return _engine().get_template(template).render(Context(dict(context), autoescape=True))
+
+
+def _provider_name(context: Mapping[str, Any]) -> str:
+    return str(
+        context.get("provider_name")
+        or getattr(settings, "LEGALOPS_PROVIDER_NAME", "")
+        or DEFAULT_PROVIDER_NAME
+    )
+
+
+# --------------------------------------------------------------------------- rows
+
+
+def _parse_utc(value: str, n: int) -> datetime:
+    try:
+        parsed = datetime.fromisoformat(value)
+    except (TypeError, ValueError) as exc:
+        raise RenderInputError(f"row {n}: unparseable utc time {value!r}") from exc
+    if parsed.tzinfo is None:
+        raise RenderInputError(f"row {n}: utc time {value!r} has no offset")
+    return parsed
+
+
+def _columns(context: Mapping[str, Any]) -> list[dict[str, str]]:
+    fields = list(context["fields"])
+    unknown = [f for f in fields if f not in ALLOWED_FIELDS]
+    if unknown or len(set(fields)) != len(fields):
+        raise RenderInputError(f"fields must be distinct names from {ALLOWED_FIELDS}: {fields}")
+    columns: list[dict[str, str]] = []
+    for field in ALLOWED_FIELDS:
+        if field not in fields:
+            continue
+        if field == "occurred_at":
+            # One cell, two lines: the authoritative UTC time over the order's zone,
+            # so both fit a landscape page without cutting either.
+            label = f"Time: UTC / {context['range']['tz_label']}"
+        else:
+            label = _FIELD_LABELS[field]
+        columns.append({"key": field, "label": label, "css": field.replace("_", "-")})
+    return columns
+
+
+def _cell(key: str, row: Mapping[str, Any]) -> list[str]:
+    """The printed lines of one cell (values as given; None prints as blank)."""
+    if key == "occurred_at":
+        return [str(row.get("utc") or ""), str(row.get("local") or "")]
+    value = row.get(key)
+    if value is None:
+        return [""]
+    if key == "target_reachable":
+        return ["yes" if value else "no"]
+    return [str(value)]
+
+
+def _printed_rows(
+    rows: Iterable[Mapping[str, Any]], columns: list[dict[str, str]]
+) -> list[dict[str, Any]]:
+    """Project rows onto the printed columns, checking number and time order.
+
+    The certificate says the pages show the CSV's rows in order; a gap, a repeat or
+    an out-of-order row means the caller's stream is wrong, so fail rather than print.
+    """
+    printed: list[dict[str, Any]] = []
+    previous: datetime | None = None
+    for expected_n, row in enumerate(rows, start=1):
+        n = row.get("n")
+        if n != expected_n:
+            raise RenderInputError(f"row numbers must run 1..N: got {n!r} at {expected_n}")
+        when = _parse_utc(row.get("utc", ""), expected_n)
+        if previous is not None and when < previous:
+            raise RenderInputError(f"row {expected_n} is earlier than row {expected_n - 1}")
+        previous = when
+        printed.append(
+            {
+                "n": expected_n,
+                "third_party": bool(row.get("third_party")),
+                "cells": [_cell(col["key"], row) for col in columns],
+            }
+        )
+    return printed
+
+
+def _require(context: Mapping[str, Any], keys: Iterable[str], what: str) -> None:
+    missing = [k for k in keys if k not in context]
+    if missing:
+        raise RenderInputError(f"{what} context is missing {missing}")
+
+
+# --------------------------------------------------------------------------- PDF
+
+
+def _write_pdf(
+    html: str,
+    out_path: Path,
+    *,
+    attachment: tuple[bytes, str] | None = None,
+) -> int:
+    """Lay out ``html`` with the asset-only fetcher and write it atomically.
+
+    The PDF appears at ``out_path`` only if no fetch was refused, so a failed render
+    never leaves a file a later step could pick up.
+    """
+    fetcher = AssetOnlyFetcher()
+    out_path = Path(out_path)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=".render-", suffix=".pdf", dir=out_path.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        try:
+            document = weasyprint.HTML(
+                string=html, base_url=ASSETS_BASE_URL, url_fetcher=fetcher
+            ).render()
+            if fetcher.refused:
+                raise RenderRefused(fetcher.refused[0])
+            if document.metadata.attachments:
+                # Only records.csv may be embedded. Our templates make no
+                # rel=attachment links, so refuse before WeasyPrint would fetch one.
+                raise RenderRefused(
+                    '<link rel="attachment">', "the document declares its own attachment"
+                )
+            attachments = []
+            if attachment is not None:
+                data, description = attachment
+                attachments.append(
+                    weasyprint.Attachment(
+                        string=data,
+                        name=ATTACHMENT_NAME,
+                        description=description,
+                        relationship="Data",
+                        url_fetcher=fetcher,
+                    )
+                )
+            document.write_pdf(tmp, attachments=attachments)
+        except FatalURLFetchingError as exc:
+            # fail_on_errors wraps our RenderRefused; surface it as a normal exception.
+            cause = exc.__cause__
+            if isinstance(cause, RenderRefused):
+                raise RenderRefused(cause.url, cause.reason) from None
+            raise RenderRefused(fetcher.refused[0] if fetcher.refused else str(exc)) from exc
+        # Some WeasyPrint paths (drawing SVG) swallow even fatal errors: check again.
+        if fetcher.refused:
+            raise RenderRefused(fetcher.refused[0])
+        os.replace(tmp, out_path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+    return len(document.pages)
+
+
+def package_pdf_render(
+    *,
+    context: PackageContext | Mapping[str, Any],
+    rows: Iterable[RecordRow | Mapping[str, Any]],
+    csv_path: Path,
+    out_path: Path,
+) -> int:
+    """Render the disclosure package to ``out_path`` and return its page count.
+
+    Order: cover letter, records, notes, certificate. Every page carries the request
+    number, "Confidential: produced pursuant to legal process", a Bates number
+    ``<bates_prefix>-000001`` (continuous from the first page) and "Page X of Y".
+    The CSV at ``csv_path`` is embedded as ``records.csv``, the only embedded file.
+
+    Raises :class:`RenderInputError` if rows are not numbered 1..N in time order, if
+    N differs from ``row_count`` or ``certificate.row_count``, or if the CSV's SHA-256
+    differs from ``certificate.csv_sha256``; :class:`RenderRefused` on any fetch that
+    is not one of our print assets.
+    """
+    _require(context, _PACKAGE_KEYS, "package")
+    _require(context["certificate"], Certificate.__required_keys__, "certificate")
+    csv_bytes = Path(csv_path).read_bytes()
+    digest = hashlib.sha256(csv_bytes).hexdigest()
+    if digest != str(context["certificate"]["csv_sha256"]).lower():
+        # The certificate swears to this hash; it must be the file we embed.
+        raise RenderInputError(
+            f"certificate.csv_sha256 {context['certificate']['csv_sha256']} "
+            f"does not match {csv_path} ({digest})"
+        )
+    columns = _columns(context)
+    printed = _printed_rows(rows, columns)
+    counts = {len(printed), context["row_count"], context["certificate"]["row_count"]}
+    if len(counts) != 1:
+        raise RenderInputError(
+            f"row counts disagree: {len(printed)} rows given, row_count="
+            f"{context['row_count']}, certificate.row_count="
+            f"{context['certificate']['row_count']}"
+        )
+    has_third_party = context["direction"] in ("incoming", "both") or any(
+        r["third_party"] for r in printed
+    )
+    template_context = {
+        **context,
+        "provider_name": _provider_name(context),
+        "columns": columns,
+        # notes about a field appear only when that field is produced
+        "printed_fields": {field: field in context["fields"] for field in ALLOWED_FIELDS},
+        "printed_rows": printed,
+        "has_third_party_column": has_third_party,
+        "column_span": 1 + len(columns) + (1 if has_third_party else 0),
+    }
+    html = _render_html(PACKAGE_TEMPLATE, template_context)
+    description = f"Records produced for request {context['request']['number']}; SHA-256 {digest}"
+    return _write_pdf(html, Path(out_path), attachment=(csv_bytes, description))
+
+
+def letter_pdf_render(
+    *,
+    template: str,
+    context: NoRecordsContext | PreservationAckContext | Mapping[str, Any],
+    out_path: Path,
+) -> int:
+    """Render a one-off letter (``pdf/no_records.html`` or ``pdf/preservation_ack.html``).
+
+    Returns the page count. Letters embed no file.
+    """
+    if template not in LETTER_TEMPLATES:
+        raise RenderInputError(f"unknown letter template {template!r}; use {LETTER_TEMPLATES}")
+    _require(context, _LETTER_KEYS[template], template)
+    template_context: dict[str, Any] = {
+        "authentication_contact": None,
+        "retention_days": 30,
+        "generated_at": datetime.now(UTC).strftime("%Y-%m-%d"),
+        **context,
+        "provider_name": _provider_name(context),
+    }
+    if template == "pdf/no_records.html":
+        for ident in context["identifiers"]:
+            if ident.get("status") not in ("none_logged", "not_retained", "partly_retained"):
+                raise RenderInputError(f"identifier {ident.get('raw')!r}: bad status")
+    html = _render_html(template, template_context)
+    return _write_pdf(html, Path(out_path))
