@@ -176,6 +176,8 @@ if LEGALOPS_PACKAGE_TIME_LIMIT <= LEGALOPS_PACKAGE_SOFT_TIME_LIMIT:
     raise ImproperlyConfigured(
         "LEGALOPS_PACKAGE_TIME_LIMIT must be above LEGALOPS_PACKAGE_SOFT_TIME_LIMIT"
     )
+# The provider's name as letters and certificates print it.
+LEGALOPS_PROVIDER_NAME = env_str("LEGALOPS_PROVIDER_NAME", "the Provider")
 # Printed on every package as the contact for authenticating it.
 LEGALOPS_CUSTODIAN_CONTACT_NAME = env_str("LEGALOPS_CUSTODIAN_CONTACT_NAME", "Custodian of Records")
 LEGALOPS_CUSTODIAN_CONTACT_EMAIL = env_str(

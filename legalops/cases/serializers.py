@@ -108,8 +108,21 @@ class RequestCreateSerializer(serializers.Serializer):
             contact_name=contact["name"],
             contact_email=contact["email"],
             contact_phone=contact.get("phone", ""),
+            utc_offset_minutes=written_offset_minutes(
+                self.initial_data.get("date_from") or self.initial_data.get("date_to")
+            ),
             **data,
         )
+
+
+def written_offset_minutes(text: Any) -> int:
+    """The UTC offset a timestamp was written with (the order's time zone)."""
+    try:
+        moment = datetime.fromisoformat(str(text))
+    except ValueError:
+        return 0
+    offset = moment.utcoffset()
+    return int(offset.total_seconds() // 60) if offset is not None else 0
 
 
 class AgencyRefSerializer(serializers.Serializer):

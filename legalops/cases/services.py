@@ -5,7 +5,7 @@ transaction, so the record of what happened can never disagree with what did.
 """
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import BinaryIO
 
@@ -67,7 +67,8 @@ class RequestInput:
     nondisclosure_until: date | None = None
     nondisclosure_indefinite: bool = False
     emergency_justification: str = ""
-    extra: dict[str, object] = field(default_factory=dict)
+    # The order's own UTC offset, as written (parsing converts times to UTC).
+    utc_offset_minutes: int = 0
 
 
 def normalized_identifiers(*, raw: list[str], region: str) -> list[tuple[str, str, str]]:
@@ -130,7 +131,7 @@ def request_submit(*, submitter: AbstractUser, agency: Agency, data: RequestInpu
                 expires_on=data.expires_on,
                 date_from=data.date_from,
                 date_to=data.date_to,
-                utc_offset_minutes=_offset_minutes(data.date_from or data.date_to),
+                utc_offset_minutes=data.utc_offset_minutes,
                 direction=data.direction,
                 data_categories=sorted(set(data.data_categories)),
                 nondisclosure_until=data.nondisclosure_until,
@@ -188,12 +189,6 @@ def _acknowledge_on_commit(*, request_id: str) -> None:
     from legalops.disclosures.tasks import acknowledgement_issue_task
 
     transaction.on_commit(lambda: acknowledgement_issue_task.delay(request_id))
-
-
-def _offset_minutes(moment: datetime | None) -> int:
-    if moment is None or moment.utcoffset() is None:
-        return 0
-    return int(moment.utcoffset().total_seconds() // 60)  # type: ignore[union-attr]
 
 
 def hold_on_arrival(*, request: LegalRequest, actor: AbstractUser) -> Hold | None:

@@ -176,3 +176,11 @@ def test_api_errors_are_json_and_routes_exact(cast: Cast) -> None:
     bad = cast.officer_a.client().get("/api/v1/requests/not-a-uuid/")
     assert bad.status_code == 404
     assert bad.json() == {"detail": "Not found."}
+
+
+def test_the_orders_time_zone_is_kept_for_its_letters(cast: Cast) -> None:
+    body = court_order(date_from="2026-11-01T00:00:00-08:00", date_to="2026-11-19T23:59:59-08:00")
+    response = cast.officer_a.client().post(URL, body, format="json")
+    assert response.status_code == 201
+    assert response.json()["date_from"] == "2026-11-01T08:00:00Z"
+    assert LegalRequest.objects.get().utc_offset_minutes == -480

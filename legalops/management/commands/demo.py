@@ -7,6 +7,7 @@ file a court order and a preservation through the REST API and verifies the
 audit chain.
 """
 
+import hashlib
 from collections import Counter
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
@@ -15,6 +16,7 @@ from zoneinfo import ZoneInfo
 import orjson
 import phonenumbers
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
@@ -22,7 +24,8 @@ from django.test import Client
 from django.utils import timezone
 
 from legalops.accounts.models import Agency, Officer
-from legalops.accounts.services import agency_create, token_issue
+from legalops.accounts.roles import Role
+from legalops.accounts.services import agency_create, staff_create, token_issue
 from legalops.audit.verify import audit_verify
 from lookups.holds import hold_place, hold_release
 from lookups.ingest import logs_ingest
@@ -171,7 +174,7 @@ class Command(BaseCommand):
             "issuing_authority": "United States District Court for the Northern District of "
             "California",
             "issued_on": (end - timedelta(days=1)).date().isoformat(),
-            "identifiers": [_as_legal_process_writes_it(picks[0]), picks[2].upper()],
+            "identifiers": [_as_legal_process_writes_it(picks[1]), picks[2].upper()],
             "date_from": (end - timedelta(days=14)).astimezone(PACIFIC).isoformat(),
             "date_to": (end - timedelta(seconds=1)).astimezone(PACIFIC).isoformat(),
             "direction": "both",
@@ -201,20 +204,55 @@ class Command(BaseCommand):
             "process_type": "preservation",
             "legal_authority": "18 U.S.C. 2703(f)",
             "reference": f"PRES-{stamp}",
-            "identifiers": [picks[1]],
+            "identifiers": [picks[0]],
             "date_from": None,
             "date_to": None,
         }
         kept = api.post("/api/v1/requests/", preservation, content_type="application/json").json()
         self.say(
-            f"   {kept['number']}: {kept['status']}; every retained row of {picks[1]} held until "
+            f"   {kept['number']}: {kept['status']}; every retained row of {picks[0]} held until "
             f"{kept['hold']['expires_at']}"
         )
+        self._disclose(api=api, request_id=created["id"])
         verification = audit_verify()
         self.say(
-            f"== 7. audit chain: {'intact' if verification.ok else 'BROKEN'}, "
+            f"== 9. audit chain: {'intact' if verification.ok else 'BROKEN'}, "
             f"{verification.checked} entries"
         )
+
+    def _disclose(self, *, api: Client, request_id: str) -> None:
+        self.say("== 7. two reviewers approve; the job builds and verifies the package")
+        reviewers = []
+        for name in ("demo-reviewer-1", "demo-reviewer-2", "demo-custodian"):
+            role = Role.CUSTODIAN if name.endswith("custodian") else Role.REVIEWER
+            user = get_user_model().objects.filter(username=name).first()
+            if user is None:
+                user, _ = staff_create(username=name, role=role)
+                user.first_name, user.last_name = name.split("-")[-1].title(), "(demo)"
+                user.save()
+            reviewers.append(Client(HTTP_AUTHORIZATION=f"Token {token_issue(user=user).key}"))
+        for index, staff in enumerate(reviewers[:2], start=1):
+            reviewed = staff.post(
+                f"/api/v1/requests/{request_id}/review/",
+                {"decision": "approve", "reason": "Order facially valid; signed; 2703(d)."},
+                content_type="application/json",
+            ).json()
+            self.say(f"   approval {index}: {reviewed['status']}")
+        package = reviewers[0].get(f"/api/v1/requests/{request_id}/package/").json()
+        self.say(
+            f"   package: {package['status']}, {package['rows']} rows, {package['pages']} pages "
+            "(the verifier re-read every row from the PDF against the scope)"
+        )
+        released = reviewers[2].post(f"/api/v1/requests/{request_id}/release/").json()
+        self.say(f"== 8. the custodian signs and releases: {released['status']}")
+        download = api.get(f"/api/v1/requests/{request_id}/package/pdf")
+        body = b"".join(download.streaming_content)
+        out = Path(settings.VAR_DIR) / "demo" / f"{released['number']}.pdf"
+        out.write_bytes(body)
+        after = api.get(f"/api/v1/requests/{request_id}/").json()
+        self.say(f"   the agency downloaded it: status {after['status']}")
+        self.say(f"   PDF: {out}")
+        self.say(f"   SHA-256: {hashlib.sha256(body).hexdigest()}")
 
     def _findings(self, body: dict[str, object]) -> None:
         findings = body["findings"]
