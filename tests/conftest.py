@@ -8,18 +8,21 @@ the run instead, so CI can never pass by skipping.
 
 import os
 import socket
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlparse
 
 import pytest
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
 from rest_framework.test import APIClient
 
 from legalops.accounts.models import Agency
 from legalops.accounts.roles import Role
 from legalops.accounts.services import agency_create, staff_create
+from legalops.audit.models import AuditEvent
+from tests.audit.helpers import audit_triggers_disabled
 
 REQUIRE_SERVICES = os.environ.get("LEGALOPS_REQUIRE_SERVICES") == "1"
 
@@ -123,3 +126,29 @@ def pytest_configure(config: pytest.Config) -> None:
     # The cast signs in with passwords; a fast hasher keeps fixtures cheap. Only the
     # tests use it.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+# Keep Django's per-test flush working after transactional tests that wrote audit
+# entries: on SQLite, flush deletes table by table and the append-only trigger
+# refuses that once entries exist, so they are removed first, triggers briefly off.
+def _is_transactional(request: pytest.FixtureRequest) -> bool:
+    marker = request.node.get_closest_marker("django_db")
+    if marker is not None and (
+        marker.kwargs.get("transaction") or marker.kwargs.get("reset_sequences")
+    ):
+        return True
+    names = set(request.fixturenames)
+    return bool(names & {"transactional_db", "live_server", "django_db_reset_sequences"})
+
+
+@pytest.fixture(autouse=True)
+def _audit_entries_removed_before_flush(request: pytest.FixtureRequest) -> Iterator[None]:
+    if not _is_transactional(request):
+        yield
+        return
+    # Depending on the database fixture orders our teardown before its flush.
+    request.getfixturevalue("transactional_db")
+    yield
+    if connection.vendor == "sqlite":
+        with transaction.atomic(), audit_triggers_disabled():
+            AuditEvent.objects.all().delete()

@@ -4,9 +4,15 @@ from django.core.management import call_command
 from lookups.models import Hold, PurgeRun, QueryLogEntry
 
 
-@pytest.mark.django_db
-def test_demo_runs_end_to_end(capsys: pytest.CaptureFixture[str], settings, tmp_path) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.django_db(transaction=True)  # the demo commits; its job runs on commit
+def test_demo_runs_end_to_end(
+    capsys: pytest.CaptureFixture[str],
+    settings,
+    tmp_path,  # type: ignore[no-untyped-def]
+) -> None:
     settings.VAR_DIR = tmp_path
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.CELERY_TASK_ALWAYS_EAGER = True  # the demo's embedded default
     call_command("demo", "--no-serve", "--rows", "3000")
     out = capsys.readouterr().out
     assert "first pass: accepted 3,000, duplicates 0, rejected 0" in out
@@ -16,6 +22,10 @@ def test_demo_runs_end_to_end(capsys: pytest.CaptureFixture[str], settings, tmp_
     assert ": received, due " in out
     assert ": preserved; every retained row" in out
     assert "audit chain: intact" in out
+    assert "the custodian signs and releases: released" in out
+    assert "the agency downloaded it: status delivered" in out
+    pdf = next((tmp_path / "demo").glob("LR-*.pdf"))
+    assert f"SHA-256: {__import__('hashlib').sha256(pdf.read_bytes()).hexdigest()}" in out
     run = PurgeRun.objects.get()
     assert run.deleted > 0
     assert run.kept_held > 0
