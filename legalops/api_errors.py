@@ -2,7 +2,9 @@
 
 from typing import Any
 
-from django.http import Http404, HttpRequest, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.views import defaults
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, inline_serializer
 from rest_framework import serializers
 from rest_framework.exceptions import APIException
@@ -44,23 +46,40 @@ def api_server_error(request: HttpRequest) -> JsonResponse:
     return _json_error(500, "Internal server error. The failure was logged.")
 
 
+def api_bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """Django refuses some requests before any view runs (too many form fields, a
+    bad Host): under /api/ that answer is JSON too."""
+    if request.path.startswith("/api/"):
+        return _json_error(400, "Bad request: the request could not be read.")
+    return defaults.bad_request(request, exception)
+
+
+def api_permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if request.path.startswith("/api/"):
+        return _json_error(403, "You do not have permission to perform this action.")
+    return defaults.permission_denied(request, exception)
+
+
 _Detail = inline_serializer(name="ErrorDetail", fields={"detail": serializers.CharField()})
 _Refusal = inline_serializer(
     name="Refusal",
     fields={"detail": serializers.CharField(), "code": serializers.CharField()},
 )
-_Validation = inline_serializer(
-    name="ValidationErrors",
-    fields={"field": serializers.ListField(child=serializers.CharField())},
-)
 
 # Declared on every endpoint so clients (and schemathesis) know each error's shape.
 ERROR_RESPONSES = {
-    400: OpenApiResponse(_Validation, description="Validation: {field: [messages]}"),
+    # Any field name can carry messages (a list field's by index), or "detail" for a
+    # body that could not be parsed: an open object.
+    400: OpenApiResponse(
+        OpenApiTypes.OBJECT,
+        description='Validation: {"field": ["message"]}, {"identifiers": {"0": ["..."]}}, '
+        'or {"detail": "..."} for an unreadable body',
+    ),
     401: OpenApiResponse(_Detail, description="No, invalid, expired or revoked token"),
     403: OpenApiResponse(_Detail, description="The role may not do this"),
     404: OpenApiResponse(_Detail, description="No such object, or another agency's"),
     409: OpenApiResponse(_Refusal, description="A refused action, with its refusal code"),
     413: OpenApiResponse(_Detail, description="The body or file is too large"),
+    415: OpenApiResponse(_Detail, description="The body's media type is not accepted here"),
     429: OpenApiResponse(_Detail, description="Too many requests; retry later"),
 }

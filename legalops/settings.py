@@ -140,6 +140,8 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1",
     "DESCRIPTION": "Legal process intake, review and disclosure for capability-lookup logs.",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Uploads are binary in request bodies, read-only fields absent from them.
+    "COMPONENT_SPLIT_REQUEST": True,
     # Swagger UI from our own static files (drf-spectacular-sidecar), never a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

@@ -17,5 +17,7 @@ urlpatterns = [
     path("api/v1/", include("legalops.disclosures.urls")),
 ]
 
+handler400 = "legalops.api_errors.api_bad_request"
+handler403 = "legalops.api_errors.api_permission_denied"
 handler404 = "legalops.api_errors.api_not_found"
 handler500 = "legalops.api_errors.api_server_error"

@@ -12,6 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from legalops.accounts.permissions import IsIngest
+from legalops.api_errors import ERROR_RESPONSES
 from lookups.ingest import logs_ingest
 from lookups.readers import array_entries, ndjson_entries
 
@@ -73,7 +74,7 @@ class LogIngestView(APIView):
             "application/json": QueryLogEntryInSerializer(many=True),
             "application/x-ndjson": QueryLogEntryInSerializer,
         },
-        responses={200: _ResultSerializer},
+        responses={200: _ResultSerializer, **ERROR_RESPONSES},
         examples=[
             OpenApiExample(
                 "one rejected row",

@@ -505,8 +505,25 @@ def test_every_published_operation_declares_its_auth_errors(served_schema: dict[
     assert not undeclared, undeclared
 
 
+def _as_json_schema(node: Any) -> Any:
+    """OpenAPI 3.0's ``nullable: true`` is not JSON Schema: spell it as a null type."""
+    if isinstance(node, list):
+        return [_as_json_schema(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    converted = {key: _as_json_schema(value) for key, value in node.items() if key != "nullable"}
+    if node.get("nullable"):
+        if "type" in converted:
+            converted["type"] = [converted["type"], "null"]
+        else:
+            converted = {"anyOf": [converted, {"type": "null"}]}
+    return converted
+
+
 def _schema_errors(served: dict[str, Any], schema_: dict[str, Any], instance: Any) -> list[str]:
-    validator = Draft7Validator({"components": served["components"], "allOf": [schema_]})
+    validator = Draft7Validator(
+        {"components": _as_json_schema(served["components"]), "allOf": [_as_json_schema(schema_)]}
+    )
     return [error.message for error in validator.iter_errors(instance)]
 
 

@@ -8,8 +8,8 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
 from django.http import FileResponse, Http404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import status
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers, status
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import MultiPartParser
@@ -84,6 +84,17 @@ class Pagination(PageNumberPagination):
     max_page_size = 200
 
 
+RequestPageSerializer = inline_serializer(
+    name="RequestPage",
+    fields={
+        "count": serializers.IntegerField(),
+        "next": serializers.URLField(allow_null=True),
+        "previous": serializers.URLField(allow_null=True),
+        "results": RequestSerializer(many=True),
+    },
+)
+
+
 class CommaSeparatedChoices(django_filters.BaseInFilter, django_filters.CharFilter):
     pass
 
@@ -121,7 +132,7 @@ class RequestListView(APIView):
             OpenApiParameter("page", int),
             OpenApiParameter("page_size", int, description="at most 200"),
         ],
-        responses={200: RequestSerializer(many=True), **ERROR_RESPONSES},
+        responses={200: RequestPageSerializer, **ERROR_RESPONSES},
     )
     def get(self, request: Request) -> Response:
         queryset: QuerySet[LegalRequest] = request_list_for_user(user=request.user)

@@ -155,9 +155,15 @@ class NoticeSerializer(serializers.Serializer):
 
 
 class MessageSerializer(serializers.Serializer):
-    sender = serializers.ChoiceField(choices=MessageFrom.choices)
     at = serializers.DateTimeField()
     text = serializers.CharField()
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        # "from" is the published name (API.md) and a Python keyword.
+        return {
+            "from": serializers.ChoiceField(choices=MessageFrom.choices),
+            **super().get_fields(),
+        }
 
     def to_representation(self, instance: Any) -> dict[str, Any]:
         return {"from": instance.sender, "at": _utc(instance.at), "text": instance.text}
