@@ -145,9 +145,13 @@ def _progress(package: Package, value: float) -> None:
     Package.objects.filter(pk=package.pk).update(progress=value)
 
 
-def _snapshot() -> None:
-    """Selection and count must see the same rows: one REPEATABLE READ snapshot."""
-    if connection.vendor == "postgresql":
+def _snapshot(*, outermost: bool) -> None:
+    """Selection and count must see the same rows: one REPEATABLE READ snapshot.
+
+    Only the outermost transaction can choose its isolation; nested inside another
+    (a caller's transaction), the caller's snapshot rules apply.
+    """
+    if outermost and connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
 
@@ -163,8 +167,9 @@ def _render(
     """Extract and render; returns (pdf, rows, pages, csv sha256) and the expected count."""
     region = request.agency.country
     csv_path = workdir / "records.csv"
+    outermost = not connection.in_atomic_block
     with transaction.atomic():
-        _snapshot()
+        _snapshot(outermost=outermost)
         extract = extract_write(scope=scope, region=region, path=csv_path)
         expected = count_in_scope(
             identifiers=scope.identifiers,
