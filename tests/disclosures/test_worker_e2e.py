@@ -14,7 +14,9 @@ from pypdf import PdfReader
 from legalops.audit.models import AuditEvent
 from legalops.cases.models import LegalRequest, Status
 from legalops.disclosures.models import Package, PackageStatus
+from legalops.disclosures.records import csv_rows, utc_text
 from legalops.disclosures.services import packages_sweep
+from lookups.models import QueryLogEntry
 from tests.conftest import Cast
 from tests.disclosures.flow import approved_request, seed_logs
 from tests.disclosures.worker import celery_worker, wait_for, worker_children
@@ -42,9 +44,20 @@ def test_file_approve_generate_release_download(cast: Cast, settings, tmp_path: 
     package = Package.objects.get(request_id=request_id)
     assert hashlib.sha256(body).hexdigest() == package.sha256
     assert package.rows == 60
-    text = "\n".join(p.extract_text() or "" for p in PdfReader(io.BytesIO(body)).pages)
+    text = " ".join(
+        " ".join((p.extract_text() or "").split()) for p in PdfReader(io.BytesIO(body)).pages
+    )
     request = LegalRequest.objects.get(pk=request_id)
     assert request.number in text and request.reference in text
+    assert "Rows found" in text and "60" in text
+    csv_data = PdfReader(io.BytesIO(body)).attachments["records.csv"][0]
+    rows = csv_rows(csv_data)
+    expected = QueryLogEntry.objects.filter(event_id__in=seeded["inside"])
+    assert {r["occurred_at_utc"] for r in rows} == {utc_text(e.occurred_at) for e in expected}
+    for decoy in QueryLogEntry.objects.filter(event_id__in=seeded["decoys"]):
+        assert utc_text(decoy.occurred_at) not in {r["occurred_at_utc"] for r in rows}
+    for row in rows:  # every printed row is on the pages too
+        assert row["occurred_at_utc"][:19] in text
     assert _status(request_id) == Status.DELIVERED
 
 
