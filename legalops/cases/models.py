@@ -246,6 +246,9 @@ class EmergencyVerification(models.Model):
     spoke_with = models.CharField(max_length=200)
     called_at = models.DateTimeField()
     confirmed = models.BooleanField()
+    # Whether the number called was the request's own contact phone at the time:
+    # such a call never verifies, even if the request's phone changes later.
+    called_request_number = models.BooleanField(default=False)
     recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
     recorded_at = models.DateTimeField(default=timezone.now)
 

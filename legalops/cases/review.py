@@ -128,7 +128,7 @@ def request_approve(
         except ScopeError as exc:
             raise IntakeError(exc.errors) from exc
         # Dropping what the law does not reach is not a reviewer's narrowing.
-        narrowed = scope != lawful
+        narrowed = not scope.same_as(lawful)
         has_basis = decision.narrowing_basis in NarrowingBasis.values or bool(
             request.narrowing_basis or any(a.narrowing_basis for a in approvals)
         )
@@ -237,10 +237,13 @@ def _check_emergency(*, request: LegalRequest, actor: AbstractUser, decision: De
 
 
 def emergency_is_verified(*, request: LegalRequest) -> bool:
+    """A confirmed callback to a directory number that is not a number the request
+    itself gave, neither now nor when the call was made."""
     own = _normalized_phone(request.contact_phone, region=request.agency.country)
-    for call in request.verifications.filter(
-        confirmed=True, number_source=NumberSource.AGENCY_DIRECTORY
-    ):
+    calls = request.verifications.filter(
+        confirmed=True, number_source=NumberSource.AGENCY_DIRECTORY, called_request_number=False
+    )
+    for call in calls:
         called = _normalized_phone(call.called_number, region=request.agency.country)
         if called and called != own:
             return True
@@ -248,10 +251,12 @@ def emergency_is_verified(*, request: LegalRequest) -> bool:
 
 
 def _normalized_phone(raw: str, *, region: str) -> str | None:
+    """The E.164 form of a phone number, or None (an email is not a number to call)."""
     try:
-        return normalize_handle(raw, region=region).normalized if raw else None
+        handle = normalize_handle(raw, region=region) if raw else None
     except HandleError:
         return None
+    return handle.normalized if handle and handle.kind == "phone" else None
 
 
 def emergency_verify(
@@ -269,9 +274,14 @@ def emergency_verify(
             "Only emergency requests are verified by callback.", code="not_allowed_in_status"
         )
     if _normalized_phone(called_number, region=request.agency.country) is None:
-        raise IntakeError({"called_number": [f"{called_number!r} is not a valid phone number."]})
+        raise IntakeError(
+            {"called_number": [f"{called_number!r} is not a valid phone number to call."]}
+        )
     with transaction.atomic():
+        called = _normalized_phone(called_number, region=request.agency.country)
+        given = _normalized_phone(request.contact_phone, region=request.agency.country)
         verification = EmergencyVerification.objects.create(
+            called_request_number=called == given,
             request=request,
             called_number=called_number,
             number_source=number_source,
@@ -392,6 +402,10 @@ def request_answer(
             identifiers = normalized_identifiers(
                 raw=changes.pop("identifiers"), region=request.agency.country
             )
+        date_from = changes.get("date_from", request.date_from)
+        date_to = changes.get("date_to", request.date_to)
+        if date_from is not None and date_to is not None and date_from > date_to:
+            raise IntakeError({"date_from": ["date_from is after date_to."]})
         widened = _widening(request=request, changes=changes, identifiers=identifiers)
         if widened and not new_document:
             raise IntakeError(

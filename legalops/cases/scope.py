@@ -56,6 +56,16 @@ class Scope:
             "fields": list(self.fields),
         }
 
+    def same_as(self, other: "Scope") -> bool:
+        """Equal as sets: restating a scope in another order narrows nothing."""
+        return (
+            set(self.identifiers) == set(other.identifiers)
+            and (self.date_from, self.date_to, self.direction)
+            == (other.date_from, other.date_to, other.direction)
+            and set(self.categories) == set(other.categories)
+            and set(self.fields) == set(other.fields)
+        )
+
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> "Scope":
         return cls(
