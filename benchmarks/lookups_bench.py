@@ -229,6 +229,7 @@ class TimedStep:
 
     def __enter__(self) -> "TimedStep":
         self.waited = wait_until_quiet() if self.wait else 0.0
+        self.server = _server_counters()
         self.load.__enter__()
         return self
 
@@ -240,10 +241,32 @@ class TimedStep:
             "foreign_cpu_s": round(self.load.cpu_s, 1),
             "foreign_cores_avg": round(self.load.cores, 2),
         }
+        after = _server_counters()
+        if self.server and after:
+            # Cluster-wide, so other databases' work shows too: a DROP DATABASE elsewhere
+            # forces a checkpoint, after which every page first touched again is logged
+            # whole (full-page writes), which makes index-heavy loads much slower.
+            CONTENTION[self.label]["server_checkpoints"] = after[0] - self.server[0]
+            CONTENTION[self.label]["server_wal_mb"] = round((after[1] - self.server[1]) / 2**20)
         if self.load.cores >= QUIET_CORES:
             CONTENTION[self.label]["foreign_top"] = self.load.top  # type: ignore[assignment]
         if self.load.cores >= QUIET_CORES:
             say(f"  note: other processes used {self.load.cores:.2f} cores during {self.label}")
+
+
+def _server_counters() -> tuple[int, int] | None:
+    """(checkpoints so far, WAL position in bytes) of the PostgreSQL cluster, if any."""
+    if not _settings["database"]:
+        return None
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT checkpoints_timed + checkpoints_req, "
+            "pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::bigint FROM pg_stat_bgwriter"
+        )
+        checkpoints, wal = cursor.fetchone()
+    return int(checkpoints), int(wal)
 
 
 def quietly(label: str, step: Callable[[], T]) -> T:
