@@ -491,12 +491,18 @@ def _rehold(*, request: LegalRequest, actor: AbstractUser) -> None:
 
 
 def request_withdraw(*, request: LegalRequest, actor: AbstractUser) -> LegalRequest:
-    return transition(
-        request=request,
-        action="withdraw",
-        actor=actor,
-        updates={"outcome": Outcome.WITHDRAWN, "clock_paused_at": None},
-    )
+    with transaction.atomic():
+        request = transition(
+            request=request,
+            action="withdraw",
+            actor=actor,
+            updates={"outcome": Outcome.WITHDRAWN, "clock_paused_at": None},
+        )
+        # A withdrawn request has nothing left to approve.
+        RequestApproval.objects.filter(request=request, cleared_at__isnull=True).update(
+            cleared_at=timezone.now()
+        )
+    return request
 
 
 def deadline_extend(
