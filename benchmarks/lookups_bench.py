@@ -117,11 +117,13 @@ def _process_table() -> dict[int, tuple[int, int, str]]:
     return table
 
 
-def _foreign_pids(table: dict[int, tuple[int, int, str]]) -> set[int]:
-    """Processes that are neither this benchmark's tree nor serving its database.
+def _classify(table: dict[int, tuple[int, int, str]]) -> dict[int, str]:
+    """pid -> "ours", "our_backend", "server" or "foreign".
 
     PostgreSQL backends title themselves 'postgres: <cluster>: <user> <db> <client>', so
-    a backend of another database is foreign; the server's own helpers are shared.
+    a backend of our database is ours (it does the server side of our work), one of
+    another database is foreign, and the server's helpers (WAL writer, checkpointer,
+    parallel workers) are shared.
     """
     ours = {_ROOT_PID}
     changed = True
@@ -131,19 +133,21 @@ def _foreign_pids(table: dict[int, tuple[int, int, str]]) -> set[int]:
             if ppid in ours and pid not in ours:
                 ours.add(pid)
                 changed = True
-    foreign = set()
+    kinds: dict[int, str] = {}
     for pid, (_, _, title) in table.items():
         if pid in ours:
-            continue
-        if title.startswith("postgres:"):
+            kinds[pid] = "ours"
+        elif title.startswith("postgres:"):
             words = title.split()
-            is_backend = len(words) >= 5 and "(" in words[4]
-            if not is_backend or words[3] == _settings["database"]:
-                continue
+            if len(words) >= 5 and "(" in words[4]:
+                kinds[pid] = "our_backend" if words[3] == _settings["database"] else "foreign"
+            else:
+                kinds[pid] = "server"
         elif "postgres" in title.split(" ")[0]:
-            continue  # the postmaster itself
-        foreign.add(pid)
-    return foreign
+            kinds[pid] = "server"  # the postmaster itself
+        else:
+            kinds[pid] = "foreign"
+    return kinds
 
 
 class ForeignLoad:
@@ -164,6 +168,8 @@ class ForeignLoad:
         self.cpu_s = 0.0
         self.seconds = 0.0
         self.span = 0.0
+        self.backend_s = 0.0  # CPU of our database's backends (the server side of our work)
+        self.server_s = 0.0  # CPU of the server's shared helpers (WAL writer, checkpointer)
         self.top: list[str] = []
 
     def __enter__(self) -> "ForeignLoad":
@@ -174,7 +180,7 @@ class ForeignLoad:
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
         # The samples span at least one interval, however short the step.
-        self.cpu_s, self.span, self.top = self._receive.recv()
+        self.cpu_s, self.span, self.top, self.backend_s, self.server_s = self._receive.recv()
         self._process.join()
         self.seconds = time.perf_counter() - self._start
 
@@ -183,23 +189,38 @@ class ForeignLoad:
         began = time.perf_counter()
         before = _process_table()
         by_title: dict[str, int] = {}
+        by_kind: dict[str, int] = {"our_backend": 0, "server": 0}
         while True:
             stopped = stop.wait(SAMPLE_INTERVAL_S)
             now = _process_table()
-            for pid in _foreign_pids(now):
+            for pid, kind in _classify(now).items():
+                if kind == "ours":
+                    continue
                 old = before.get(pid)
                 # A process first seen now started since the last sample: all of its
                 # CPU is new. (One that started and ended in between is not seen.)
                 used = now[pid][1] - (old[1] if old and old[0] == now[pid][0] else 0)
-                if used:
+                if not used:
+                    continue
+                if kind == "foreign":
                     title = now[pid][2][:80].strip() or f"pid {pid}"
                     by_title[title] = by_title.get(title, 0) + used
+                else:
+                    by_kind[kind] += used
             before = now
             if stopped:
                 top = sorted(by_title.items(), key=lambda item: item[1], reverse=True)[:3]
                 span = time.perf_counter() - began
                 used_s = sum(by_title.values()) / _CLOCK_TICKS
-                send.send((used_s, span, [title for title, _ in top]))
+                send.send(
+                    (
+                        used_s,
+                        span,
+                        [title for title, _ in top],
+                        by_kind["our_backend"] / _CLOCK_TICKS,
+                        by_kind["server"] / _CLOCK_TICKS,
+                    )
+                )
                 return
 
     @property
@@ -241,6 +262,9 @@ class TimedStep:
             "foreign_cpu_s": round(self.load.cpu_s, 1),
             "foreign_cores_avg": round(self.load.cores, 2),
         }
+        if _settings["database"]:
+            CONTENTION[self.label]["our_backends_cpu_s"] = round(self.load.backend_s, 1)
+            CONTENTION[self.label]["server_helpers_cpu_s"] = round(self.load.server_s, 1)
         after = _server_counters()
         if self.server and after:
             # Cluster-wide, so other databases' work shows too: a DROP DATABASE elsewhere
