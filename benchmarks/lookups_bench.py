@@ -854,6 +854,7 @@ def bench_ingest(db: Database, *, rows: int, profile_rows: int) -> dict[str, Any
         "rows": rows,
         "file_mb": round(full_file.stat().st_size / 2**20, 1),
         "command_startup_s": round(startup.seconds, 2),
+        "command_startup_rss_mb": startup.peak_rss_mb,
         "ingest_logs": full,
         "ingest_logs_quarter": part,
         "raw_bulk_load": raw,
