@@ -35,9 +35,13 @@ from legalops.cases.models import (
 )
 from legalops.cases.rules import COMPULSORY, ProcessType, Severity
 from legalops.cases.scope import Scope, ScopeError, scope_propose, scope_requested
-from legalops.cases.services import IntakeError, hold_on_arrival, normalized_identifiers
+from legalops.cases.services import (
+    IntakeError,
+    hold_on_arrival,
+    normalized_identifiers,
+    request_hold_release,
+)
 from legalops.cases.workflow import transition
-from lookups.holds import hold_release
 from lookups.normalize import HandleError, normalize_handle
 
 
@@ -481,12 +485,8 @@ def _rehold(*, request: LegalRequest, actor: AbstractUser) -> None:
     old = request.hold
     hold_on_arrival(request=request, actor=actor)
     if old is not None and old.pk != request.hold_id:
-        hold_release(hold=old, reason=f"superseded by the amended {request.number}")
-        audit_record(
-            actor=actor,
-            action="hold.released",
-            target=old,
-            details={"reason": "superseded", "request": request.number},
+        request_hold_release(
+            hold=old, actor=actor, reason=f"superseded by the amended {request.number}"
         )
 
 

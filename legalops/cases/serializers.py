@@ -166,7 +166,7 @@ class MessageSerializer(serializers.Serializer):
         }
 
     def to_representation(self, instance: Any) -> dict[str, Any]:
-        return {"from": instance.sender, "at": _utc(instance.at), "text": instance.text}
+        return {"from": instance.sender, "at": utc_iso(instance.at), "text": instance.text}
 
 
 class DocumentSerializer(serializers.Serializer):
@@ -185,7 +185,8 @@ class HoldRefSerializer(serializers.Serializer):
     released_at = serializers.DateTimeField(allow_null=True)
 
 
-def _utc(moment: datetime | None) -> str | None:
+def utc_iso(moment: datetime | None) -> str | None:
+    """A timestamp as the API answers it: UTC, with a Z."""
     if moment is None:
         return None
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
@@ -241,15 +242,15 @@ class RequestSerializer(serializers.Serializer):
             "issuing_authority": instance.issuing_authority,
             "issued_on": instance.issued_on.isoformat() if instance.issued_on else None,
             "expires_on": instance.expires_on.isoformat() if instance.expires_on else None,
-            "date_from": _utc(instance.date_from),
-            "date_to": _utc(instance.date_to),
+            "date_from": utc_iso(instance.date_from),
+            "date_to": utc_iso(instance.date_to),
             "direction": instance.direction,
             "data_categories": list(instance.data_categories),
             "nondisclosure_until": (
                 instance.nondisclosure_until.isoformat() if instance.nondisclosure_until else None
             ),
-            "received_at": _utc(instance.received_at),
-            "due_at": _utc(instance.due_at),
+            "received_at": utc_iso(instance.received_at),
+            "due_at": utc_iso(instance.due_at),
             "due_on": instance.due_on.isoformat(),
             "overdue": instance.is_overdue(),
             "identifiers": [
@@ -272,7 +273,7 @@ class RequestSerializer(serializers.Serializer):
                 "until": notice.until.isoformat() if notice.until else None,
             },
             "approvals": [
-                {"by": a.by.username, "at": _utc(a.at)}
+                {"by": a.by.username, "at": utc_iso(a.at)}
                 for a in instance.approvals.all()
                 if a.cleared_at is None
             ],
@@ -284,7 +285,7 @@ class RequestSerializer(serializers.Serializer):
                     "name": d.name,
                     "sha256": d.sha256,
                     "size": d.size,
-                    "uploaded_at": _utc(d.uploaded_at),
+                    "uploaded_at": utc_iso(d.uploaded_at),
                 }
                 for d in instance.documents.all()
             ],
@@ -310,10 +311,10 @@ def _hold(hold: Hold | None) -> dict[str, Any] | None:
         return None
     return {
         "id": str(hold.id),
-        "date_from": _utc(hold.date_from),
-        "date_to": _utc(hold.date_to),
-        "expires_at": _utc(hold.expires_at),
-        "released_at": _utc(hold.released_at),
+        "date_from": utc_iso(hold.date_from),
+        "date_to": utc_iso(hold.date_to),
+        "expires_at": utc_iso(hold.expires_at),
+        "released_at": utc_iso(hold.released_at),
     }
 
 
@@ -336,7 +337,7 @@ class HoldSerializer(serializers.Serializer):
             "placed_by": instance.placed_by,
             "reason": instance.reason,
             "identifiers": [i.handle for i in instance.identifiers.all()],
-            "created_at": _utc(instance.created_at),
+            "created_at": utc_iso(instance.created_at),
             "release_reason": instance.release_reason,
             "request": (
                 {"id": str(linked.id), "number": linked.number, "status": linked.status}

@@ -16,6 +16,7 @@ from legalops.api_errors import ERROR_RESPONSES
 from legalops.cases.api import IsOfficerOrStaff, IsReviewingStaff, _shown
 from legalops.cases.models import LegalRequest
 from legalops.cases.selectors import request_get_for_user
+from legalops.cases.serializers import utc_iso
 from legalops.disclosures.models import Package, PackageStatus
 from legalops.disclosures.services import (
     PackageIntegrityError,
@@ -42,10 +43,6 @@ PackageSerializer = inline_serializer(
 )
 
 
-def _utc(moment: Any) -> str | None:
-    return moment.isoformat().replace("+00:00", "Z") if moment else None
-
-
 def package_present(package: Package) -> dict[str, Any]:
     return {
         "status": package.status,
@@ -54,8 +51,8 @@ def package_present(package: Package) -> dict[str, Any]:
         "rows": package.rows,
         "pages": package.pages,
         "sha256": package.sha256 or None,
-        "generated_at": _utc(package.generated_at),
-        "released_at": _utc(package.released_at),
+        "generated_at": utc_iso(package.generated_at),
+        "released_at": utc_iso(package.released_at),
         "error": package.error or None,
     }
 

@@ -259,7 +259,6 @@ def package_generate(*, request_id: str) -> Package | None:
             rows=verification.rows,
             pages=pages,
             csv_sha256=csv_sha256,
-            action="finish",
         )
     package.refresh_from_db()
     return package
@@ -273,14 +272,13 @@ def _store(
     rows: int,
     pages: int,
     csv_sha256: str,
-    action: str,
 ) -> None:
+    """Keep the verified draft and mark it ready, with its audit event."""
     digest = hashlib.sha256(pdf.read_bytes()).hexdigest()
     kind = PackageKind.RECORDS if rows else PackageKind.NO_RECORDS
     with transaction.atomic(), pdf.open("rb") as handle:
         stored = Package.objects.select_for_update().get(pk=package.pk)
         stored.file.save(f"{request.number}-{digest[:12]}.pdf", File(handle), save=False)
-        now = timezone.now()
         Package.objects.filter(pk=package.pk).update(
             file=stored.file.name,
             sha256=digest,
@@ -290,8 +288,8 @@ def _store(
             kind=kind,
             progress=1.0,
             started_at=None,
-            status=PackageStatus.READY if action == "finish" else PackageStatus.RELEASED,
-            **({"generated_at": now} if action == "finish" else {}),
+            status=PackageStatus.READY,
+            generated_at=timezone.now(),
         )
         details = {
             "package": str(package.pk),
@@ -300,9 +298,8 @@ def _store(
             "pages": pages,
             "csv_sha256": csv_sha256,
         }
-        if action == "finish":
-            audit_record(actor=None, action="package.generated", target=request, details=details)
-            transition(request=request, action="finish", actor=None, details=details)
+        audit_record(actor=None, action="package.generated", target=request, details=details)
+        transition(request=request, action="finish", actor=None, details=details)
 
 
 def package_release(*, request: LegalRequest, actor: AbstractUser) -> Package:
