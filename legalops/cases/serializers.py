@@ -152,6 +152,10 @@ class FindingSerializer(serializers.Serializer):
 class NoticeSerializer(serializers.Serializer):
     state = serializers.CharField()
     until = serializers.DateField(allow_null=True)
+    order_document = serializers.UUIDField(
+        allow_null=True,
+        help_text="The uploaded 2705(b) order a reviewer confirmed, when one delays notice.",
+    )
 
 
 class MessageSerializer(serializers.Serializer):
@@ -271,6 +275,7 @@ class RequestSerializer(serializers.Serializer):
             "notice": {
                 "state": notice.state,
                 "until": notice.until.isoformat() if notice.until else None,
+                "order_document": str(notice.order_document) if notice.order_document else None,
             },
             "approvals": [
                 {"by": a.by.username, "at": utc_iso(a.at)}
@@ -418,6 +423,18 @@ class RequestAmendSerializer(serializers.Serializer):
                 contact_phone=contact.get("phone", ""),
             )
         return data
+
+
+class NondisclosureSerializer(serializers.Serializer):
+    """A reviewer's confirmation of an uploaded 2705(b) order and its term."""
+
+    document = serializers.UUIDField(help_text="The uploaded order (one of `documents`).")
+    until = serializers.DateField(
+        required=False, allow_null=True, default=None, help_text="The day the order ends."
+    )
+    indefinite = serializers.BooleanField(
+        required=False, default=False, help_text='The order runs "until further order".'
+    )
 
 
 class ExtensionSerializer(serializers.Serializer):
