@@ -147,6 +147,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     # One published name per choice set, wherever it appears.
+    # Enum components first (drf-spectacular's default hook), then our links.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "legalops.schema_links.links_add",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "CategoryEnum": "legalops.cases.rules.Category",
         "DirectionEnum": "lookups.models.Direction",
