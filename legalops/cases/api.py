@@ -359,6 +359,8 @@ class RequestDocumentsView(APIView):
         upload = request.FILES.get("file")
         if upload is None:
             raise ValidationError({"file": ["Attach the PDF in the multipart field 'file'."]})
+        fields = DocumentUploadSerializer(data=request.data)
+        fields.is_valid(raise_exception=True)
         if upload.size and upload.size > MAX_DOCUMENT_BYTES:
             return Response(
                 {"detail": f"The file is larger than {MAX_DOCUMENT_BYTES // 2**20} MB."},
@@ -370,6 +372,7 @@ class RequestDocumentsView(APIView):
                 uploader=request.user,
                 name=upload.name or "",
                 data=upload.read(),
+                supersedes=fields.validated_data["supersedes"],
             )
         except IntakeError as exc:
             raise _intake_error(exc) from exc

@@ -21,7 +21,10 @@ from legalops.cases.rules import RequestFacts, findings_evaluate
 
 def request_facts(*, request: LegalRequest) -> RequestFacts:
     # Query afresh: the instance may carry prefetched documents from before a change.
-    documents = list(RequestDocument.objects.filter(request=request).only("text"))
+    # A superseded document (replaced by a corrected one) no longer counts.
+    documents = list(
+        RequestDocument.objects.filter(request=request, superseded_by__isnull=True).only("text")
+    )
     order = NondisclosureOrder.objects.filter(request=request).order_by("confirmed_at", "id").last()
     # A confirmed order's term replaces what the agency asked for.
     ndo_indefinite = order.indefinite if order else request.nondisclosure_indefinite

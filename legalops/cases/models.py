@@ -146,6 +146,12 @@ class RequestDocument(models.Model):
     text = models.TextField(blank=True, default="", help_text="Extracted text, for findings.")
     uploaded_at = models.DateTimeField(default=timezone.now)
     uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
+    # A document is never deleted (the record of what was served stays); one sent by
+    # mistake, a proposed order say, is superseded by its replacement and no longer
+    # counts for findings.
+    superseded_by = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="supersedes"
+    )
 
     class Meta:
         ordering = ["uploaded_at"]

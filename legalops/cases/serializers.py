@@ -179,6 +179,9 @@ class DocumentSerializer(serializers.Serializer):
     sha256 = serializers.CharField()
     size = serializers.IntegerField()
     uploaded_at = serializers.DateTimeField()
+    superseded_by = serializers.UUIDField(
+        allow_null=True, help_text="The document that replaced this one, if any."
+    )
 
 
 class HoldRefSerializer(serializers.Serializer):
@@ -291,6 +294,7 @@ class RequestSerializer(serializers.Serializer):
                     "sha256": d.sha256,
                     "size": d.size,
                     "uploaded_at": utc_iso(d.uploaded_at),
+                    "superseded_by": str(d.superseded_by_id) if d.superseded_by_id else None,
                 }
                 for d in instance.documents.all()
             ],
@@ -358,6 +362,13 @@ class ReasonSerializer(serializers.Serializer):
 
 class DocumentUploadSerializer(serializers.Serializer):
     file = serializers.FileField()
+    supersedes = serializers.UUIDField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="An earlier document of this request that this one replaces (it stays on "
+        "file, marked superseded, and no longer counts for findings).",
+    )
 
 
 class ScopeInSerializer(serializers.Serializer):
