@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 SYSTEM_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b libharfbuzz-subset0 libfontconfig1 fonts-dejavu-core
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test install system-deps lint format bench clean
+.PHONY: demo test install system-deps static lint format bench clean
 
 demo: install
 	DEBUG=1 $(BIN)/python manage.py demo --no-serve
@@ -24,7 +24,12 @@ test: install
 	    $(BIN)/python -m pytest -m both_databases; \
 	fi
 
-install: system-deps $(STAMP)
+install: system-deps $(STAMP) static
+
+# USWDS and htmx for the staff UI, copied from npm packages into legalops/web/static/vendor/.
+# The copies are committed, so this only runs npm when package-lock.json pins new versions.
+static:
+	@$(PYTHON) scripts/vendor_static.py
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is required"'
