@@ -7,16 +7,18 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # Libraries WeasyPrint loads at run time, from Debian's packages.
 SYSTEM_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b libharfbuzz-subset0 libfontconfig1 fonts-dejavu-core
+# The browser the UI tests drive through Playwright: Debian's, never one Playwright downloads.
+BROWSER_PACKAGES := chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test install system-deps static lint format bench clean
+.PHONY: demo test install system-deps static browser-deps lint format bench clean
 
 demo: install
 	DEBUG=1 $(BIN)/python manage.py demo --no-serve
 
 # The whole suite on the configured database (DATABASE_URL; SQLite when unset). When
 # that is PostgreSQL, the property tests marked both_databases run again on SQLite.
-test: install
+test: install browser-deps
 	DEBUG=1 $(BIN)/python -m pytest
 	@if [[ "$${DATABASE_URL:-}" == postgres* ]]; then \
 	  echo "--- again on embedded SQLite: tests marked both_databases ---"; \
@@ -44,6 +46,13 @@ system-deps:
 	  echo "installing WeasyPrint's system libraries: $(SYSTEM_PACKAGES)"; \
 	  $(SUDO) apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $(SYSTEM_PACKAGES) >/dev/null; \
+	fi
+
+browser-deps:
+	@if ! command -v chromium >/dev/null; then \
+	  echo "installing the browser for the UI tests: $(BROWSER_PACKAGES)"; \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $(BROWSER_PACKAGES) >/dev/null; \
 	fi
 
 lint: install
