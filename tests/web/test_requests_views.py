@@ -1,0 +1,244 @@
+"""The request pages: detail, review through the form (narrowing reaches the service,
+refusals in words), the package panel the progress bar polls, and release."""
+
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from legalops.audit.models import AuditEvent
+from legalops.cases.models import LegalRequest, RequestApproval
+from legalops.disclosures.models import Package, PackageStatus
+from legalops.web.refusals import REFUSALS
+from tests.cases.requests import emergency
+from tests.conftest import Cast
+from tests.web.pages import filed_order, page_text, parse, post_form, signed_in
+
+pytestmark = pytest.mark.django_db
+
+
+def _review(client: Client, request_id: str, **data: Any) -> Any:
+    return post_form(client, f"/requests/{request_id}/review/", data)
+
+
+def _form_values(client: Client, request_id: str) -> dict[str, Any]:
+    """The review form's fields as the page fills them in (what a browser would send)."""
+    page = parse(client.get(f"/requests/{request_id}/"))
+    values: dict[str, Any] = {"identifiers": []}
+    for tag, attrs in page.elements:
+        name = attrs.get("name")
+        if tag != "input" or not name or name == "csrfmiddlewaretoken":
+            continue
+        if attrs.get("type") == "checkbox":
+            if "checked" in attrs:
+                values.setdefault(name, []).append(attrs["value"])
+        elif name in {"date_from", "date_to"}:
+            values[name] = attrs.get("value", "")
+    values["direction"] = LegalRequest.objects.get(pk=request_id).direction
+    return values
+
+
+def test_the_detail_page_shows_the_request(cast: Cast) -> None:
+    request_id = filed_order(cast)
+    client = signed_in(cast.reviewer_1)
+    response = client.get(f"/requests/{request_id}/")
+    assert response.status_code == 200
+    text = page_text(response)
+    legal_request = LegalRequest.objects.get(pk=request_id)
+    assert legal_request.number in text
+    assert "+1 (415) 555-0100" in text and "+14155550100" in text  # raw -> normalized
+    assert "target@example.com" in text
+    assert "rows of query logs fall in the scope under review" in text  # dry run
+    assert "Notice is delayed by a non-disclosure order until" in text
+    assert "request.submitted" in text  # the timeline, from the audit log
+    assert "Open order.pdf" in text
+    for button in ("Approve", "Reject", "Request information"):
+        assert button in text
+    for finding in legal_request.findings.all():
+        assert finding.message in text
+
+
+def test_opening_the_uploaded_process_is_audited(cast: Cast) -> None:
+    request_id = filed_order(cast)
+    client = signed_in(cast.reviewer_1)
+    document = LegalRequest.objects.get(pk=request_id).documents.get()
+    response = client.get(f"/requests/{request_id}/documents/{document.id}/")
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/pdf"
+    assert b"".join(response.streaming_content).startswith(b"%PDF")
+    assert AuditEvent.objects.filter(action="document.opened", actor_label="rev_one").exists()
+
+
+def test_another_agencys_request_is_visible_to_staff_but_a_bad_id_is_404(cast: Cast) -> None:
+    client = signed_in(cast.reviewer_1)
+    assert client.get("/requests/00000000-0000-0000-0000-000000000000/").status_code == 404
+
+
+def test_narrowing_through_the_form_reaches_the_service(cast: Cast) -> None:
+    request_id = filed_order(cast)
+    one = signed_in(cast.reviewer_1)
+    values = _form_values(one, request_id)
+    assert values["identifiers"] == ["+14155550100", "target@example.com"]
+    values["identifiers"] = ["+14155550100"]
+    response = _review(
+        one,
+        request_id,
+        **values,
+        decision="approve",
+        narrowing_basis="not_in_signed_process",
+        reason="The email address is not in the signed order.",
+    )
+    assert response.status_code == 302, page_text(response)
+    approval = RequestApproval.objects.get(request_id=request_id)
+    assert approval.scope["identifiers"] == ["+14155550100"]
+    assert approval.narrowing_basis == "not_in_signed_process"
+    assert LegalRequest.objects.get(pk=request_id).status == "awaiting_second_approval"
+    # The second reviewer sees the narrowed scope as the one under review, and confirms it.
+    two = signed_in(cast.reviewer_2)
+    second = _form_values(two, request_id)
+    assert second["identifiers"] == ["+14155550100"]
+    confirmed = _review(two, request_id, **second, decision="approve", reason="Confirmed.")
+    assert confirmed.status_code == 302, page_text(confirmed)
+    legal_request = LegalRequest.objects.get(pk=request_id)
+    assert legal_request.scope["identifiers"] == ["+14155550100"]
+    assert legal_request.narrowing_basis == "not_in_signed_process"
+
+
+def test_narrowing_without_a_basis_is_explained_next_to_the_field(cast: Cast) -> None:
+    request_id = filed_order(cast)
+    client = signed_in(cast.reviewer_1)
+    values = _form_values(client, request_id)
+    values["identifiers"] = ["+14155550100"]
+    response = _review(client, request_id, **values, decision="approve")
+    assert response.status_code == 400
+    assert "Narrowing compulsory process needs a basis" in page_text(response)
+    assert not RequestApproval.objects.filter(request_id=request_id).exists()
+
+
+def test_the_same_reviewer_twice_is_refused_in_words(cast: Cast) -> None:
+    request_id = filed_order(cast)
+    client = signed_in(cast.reviewer_1)
+    assert (
+        _review(
+            client, request_id, **_form_values(client, request_id), decision="approve"
+        ).status_code
+        == 302
+    )
+    again = _review(client, request_id, **_form_values(client, request_id), decision="approve")
+    assert again.status_code == 409
+    assert REFUSALS["already_approved_by_you"] in page_text(again)
+    assert RequestApproval.objects.filter(request_id=request_id).count() == 1
+
+
+def test_the_submitter_is_refused_in_words(cast: Cast) -> None:
+    # Staff file paper process for an agency: the one who filed it may not approve it.
+    api = cast.reviewer_1.client()
+    body = emergency(agency=str(cast.agency_a.id))
+    body.update(process_type="court_order", legal_authority="18 U.S.C. 2703(d)")
+    created = api.post("/api/v1/requests/", body, format="json").json()
+    client = signed_in(cast.reviewer_1)
+    response = _review(
+        client, created["id"], **_form_values(client, created["id"]), decision="approve"
+    )
+    assert response.status_code == 409
+    assert "You submitted this request, so someone else must approve it." in page_text(response)
+
+
+def test_a_missing_document_is_refused_in_words(cast: Cast) -> None:
+    request_id = filed_order(cast, signed=False)
+    client = signed_in(cast.reviewer_1)
+    response = _review(client, request_id, **_form_values(client, request_id), decision="approve")
+    assert response.status_code == 409
+    assert REFUSALS["missing_document"] in page_text(response)
+
+
+def test_an_unverified_emergency_is_refused_in_words_and_the_callback_form_verifies(
+    cast: Cast,
+) -> None:
+    api = cast.officer_a.client()
+    created = api.post("/api/v1/requests/", emergency(), format="json").json()
+    client = signed_in(cast.reviewer_1)
+    values = _form_values(client, created["id"])
+    refused = _review(
+        client, created["id"], **values, decision="approve", good_faith_facts="Kidnapping."
+    )
+    assert refused.status_code == 409
+    assert REFUSALS["emergency_not_verified"] in page_text(refused)
+    call = {
+        "called_number": "+14155550188",
+        "number_source": "agency_directory",
+        "spoke_with": "Lt. A. Webb",
+        "called_at": "2026-11-20T10:00:00",
+        "confirmed": "on",
+    }
+    recorded = post_form(client, f"/requests/{created['id']}/verification/", call)
+    assert recorded.status_code == 302
+    page = client.get(f"/requests/{created['id']}/")
+    assert "Verified by a confirmed callback" in page_text(page)
+    approved = _review(
+        client, created["id"], **values, decision="approve", good_faith_facts="Kidnapping."
+    )
+    assert approved.status_code == 302, page_text(approved)
+
+
+def test_reject_and_request_information_need_a_reason(cast: Cast) -> None:
+    request_id = filed_order(cast)
+    client = signed_in(cast.reviewer_1)
+    values = _form_values(client, request_id)
+    blank = _review(client, request_id, **values, decision="reject", reason="")
+    assert blank.status_code == 400
+    assert "A reason is required to reject." in page_text(blank)
+    asked = _review(
+        client, request_id, **values, decision="request_info", reason="Please send page 2."
+    )
+    assert asked.status_code == 302
+    assert LegalRequest.objects.get(pk=request_id).status == "info_requested"
+
+
+def _approved_twice(cast: Cast) -> str:
+    request_id = filed_order(cast)
+    for actor in (cast.reviewer_1, cast.reviewer_2):
+        client = signed_in(actor)
+        response = _review(
+            client, request_id, **_form_values(client, request_id), decision="approve"
+        )
+        assert response.status_code == 302, page_text(response)
+    return request_id
+
+
+def test_the_progress_partial_polls_while_the_job_runs_and_stops_when_ready(cast: Cast) -> None:
+    request_id = _approved_twice(cast)
+    client = signed_in(cast.reviewer_1)
+    package = Package.objects.get(request_id=request_id)
+    # Tasks run in-process here or on the worker; either way show both states of the panel.
+    Package.objects.filter(pk=package.pk).update(status=PackageStatus.PROCESSING, progress=0.4)
+    running = client.get(f"/requests/{request_id}/package/")
+    assert running.status_code == 200
+    assert running["Content-Type"].startswith("text/html")
+    panel = next(
+        attrs for tag, attrs in parse(running).elements if attrs.get("id") == "package-panel"
+    )
+    assert panel["hx-get"] == f"/requests/{request_id}/package/"
+    assert panel["hx-trigger"] == "every 2s"
+    progress = next(attrs for tag, attrs in parse(running).elements if tag == "progress")
+    assert progress["value"] == "40"
+    assert "<html" not in running.content.decode()  # a partial, not a page
+    Package.objects.filter(pk=package.pk).update(
+        status=PackageStatus.READY, progress=1.0, rows=3, pages=4, sha256="ab" * 32
+    )
+    ready = client.get(f"/requests/{request_id}/package/")
+    panel = next(
+        attrs for tag, attrs in parse(ready).elements if attrs.get("id") == "package-panel"
+    )
+    assert "hx-get" not in panel and "hx-trigger" not in panel
+    text = page_text(ready)
+    assert "ab" * 32 in text and "Download PDF" in text
+    assert "Release" not in text.replace("releases", "")  # a reviewer gets no Release button
+
+
+def test_a_reviewer_cannot_release(cast: Cast) -> None:
+    request_id = _approved_twice(cast)
+    client = signed_in(cast.reviewer_1)
+    assert client.get(f"/requests/{request_id}/release/").status_code == 403
+    assert post_form(client, f"/requests/{request_id}/release/", {}).status_code == 403
+    assert LegalRequest.objects.get(pk=request_id).status != "released"
