@@ -5,7 +5,16 @@ One flat list: each area adds its lines at the end.
 
 from django.urls import path
 
-from legalops.web import auth, dashboard, requests_detail, requests_list
+from legalops.web import (
+    audit,
+    auth,
+    dashboard,
+    holds,
+    logsearch,
+    requests_detail,
+    requests_list,
+    transparency,
+)
 
 app_name = "web"
 
@@ -46,4 +55,12 @@ urlpatterns = [
         requests_detail.request_release,
         name="request-release",
     ),
+    # Holds, log search, transparency and the audit viewer.
+    path("holds/", holds.hold_list, name="holds"),
+    path("holds/<uuid:hold_id>/release/", holds.hold_release, name="hold-release"),
+    path("logsearch/", logsearch.log_search, name="logsearch"),
+    path("transparency/", transparency.transparency_page, name="transparency"),
+    path("transparency/csv", transparency.transparency_csv_download, name="transparency-csv"),
+    path("audit/", audit.audit_list, name="audit"),
+    path("audit/verify/", audit.audit_verify_run, name="audit-verify"),
 ]
