@@ -24,6 +24,7 @@ urlpatterns = [
     path("logout/", auth.SignOutView.as_view(), name="logout"),
     path("password/", auth.PasswordChangeView.as_view(), name="password-change"),
     path("requests/", requests_list.request_list, name="request-list"),
+    path("requests/new/", intake.request_new, name="request-new"),
     path("requests/<uuid:request_id>/", requests_detail.request_detail, name="request-detail"),
     path(
         "requests/<uuid:request_id>/review/",
