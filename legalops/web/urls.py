@@ -10,6 +10,7 @@ from legalops.web import (
     auth,
     dashboard,
     holds,
+    intake,
     logsearch,
     requests_detail,
     requests_list,
