@@ -4,6 +4,7 @@ Verifying runs ``legalops.audit.verify.audit_verify`` over the whole chain (outs
 any transaction, as it requires) and records who ran it and what it found.
 """
 
+import json
 from datetime import UTC, datetime, time, timedelta
 
 from django import forms
@@ -80,6 +81,9 @@ def _page(request: HttpRequest, *, verification: AuditVerification | None = None
         else AuditEvent.objects.none()
     )
     page = Paginator(events, PAGE_SIZE).get_page(request.GET.get("page"))
+    for event in page:
+        # Shown as stored: the JSON the chain hashes, not Python's spelling of it.
+        event.details_json = json.dumps(event.details, indent=2, sort_keys=True, ensure_ascii=False)
     query = request.GET.copy()
     query.pop("page", None)
     context = {

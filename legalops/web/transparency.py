@@ -12,6 +12,7 @@ from legalops.transparency.api import csv_response
 from legalops.transparency.selectors import (
     MAX_REPORT_DAYS,
     OUTCOMES,
+    ProcessTypeCounts,
     TransparencyReport,
     transparency_report,
 )
@@ -95,6 +96,11 @@ def _charts(report: TransparencyReport) -> dict[str, Chart]:
     return {"by_month": by_month, "by_type": by_type}
 
 
+def _table_line(row: ProcessTypeCounts) -> dict[str, object]:
+    """One table row: the counts, and each outcome as (key, words, count)."""
+    return {"row": row, "cells": [(o, OUTCOME_LABELS[o], row.outcomes[o]) for o in OUTCOMES]}
+
+
 def _range(request: HttpRequest) -> tuple[ReportRangeForm, date, date]:
     today = timezone.now().astimezone(UTC).date()
     first, last = half_year(today)
@@ -117,9 +123,20 @@ def transparency_page(request: HttpRequest) -> HttpResponse:
             status=400,
         )
     report = transparency_report(date_from=first, date_to=last)
+    series = [(row.process_type, row.label) for row in report.by_type]
     context = {
         "form": form,
         "report": report,
+        "table": [_table_line(row) for row in report.by_type],
+        "total": _table_line(report.total),
+        "months": [
+            {
+                "month": m.month,
+                "cells": [(key, label, m.by_type[key]) for key, label in series]
+                + [("preservation", "Preservation request", m.preservations)],
+            }
+            for m in report.by_month
+        ],
         "charts": _charts(report),
         "outcomes": [(o, OUTCOME_LABELS[o]) for o in OUTCOMES],
         "series_types": [(row.process_type, row.label) for row in report.by_type]

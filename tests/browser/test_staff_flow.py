@@ -156,9 +156,9 @@ def test_reviewers_and_custodian_take_an_order_to_a_released_package(
     # The transparency report (this half-year by default) counts the order.
     page.get_by_role("link", name="Transparency").click()
     row = page.locator("tr[data-process-type='court_order']")
-    assert row.locator("td[data-label='Requests']").inner_text() == "1"
-    assert row.locator("td[data-label='Identifiers specified']").inner_text() == "2"
-    assert row.locator("td[data-label='data_produced']").inner_text() == "1"
+    assert row.locator("td[data-cell='requests']").inner_text() == "1"
+    assert row.locator("td[data-cell='identifiers']").inner_text() == "2"
+    assert row.locator("td[data-cell='data_produced']").inner_text() == "1"
     charts = page.locator("svg.web-chart")
     assert charts.nth(0).locator("rect.web-series-court_order").count() == 1  # one month
     assert charts.nth(1).locator("rect.web-series-data_produced").count() == 1
