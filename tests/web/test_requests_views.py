@@ -1,6 +1,7 @@
 """The request pages: detail, review through the form (narrowing reaches the service,
 refusals in words), the package panel the progress bar polls, and release."""
 
+import hashlib
 from typing import Any
 
 import pytest
@@ -9,9 +10,11 @@ from django.test import Client
 from legalops.audit.models import AuditEvent
 from legalops.cases.models import LegalRequest, RequestApproval
 from legalops.disclosures.models import Package, PackageStatus
+from legalops.disclosures.services import package_generate
 from legalops.web.refusals import REFUSALS
 from tests.cases.requests import emergency
 from tests.conftest import Cast
+from tests.disclosures.flow import seed_logs
 from tests.web.pages import filed_order, page_text, parse, post_form, signed_in
 
 pytestmark = pytest.mark.django_db
@@ -242,3 +245,51 @@ def test_a_reviewer_cannot_release(cast: Cast) -> None:
     assert client.get(f"/requests/{request_id}/release/").status_code == 403
     assert post_form(client, f"/requests/{request_id}/release/", {}).status_code == 403
     assert LegalRequest.objects.get(pk=request_id).status != "released"
+
+
+def test_the_custodian_releases_in_their_name_and_downloads(cast: Cast) -> None:
+    seeded = seed_logs(count=5)
+    request_id = filed_order(
+        cast,
+        identifiers=["+1 (415) 555-0100"],
+        date_from=seeded["start"][0],
+        date_to=seeded["end"][0],
+    )
+    for actor in (cast.reviewer_1, cast.reviewer_2):
+        client = signed_in(actor)
+        response = _review(
+            client, request_id, **_form_values(client, request_id), decision="approve"
+        )
+        assert response.status_code == 302, page_text(response)
+    # What the worker runs (the task is this service and nothing else).
+    package_generate(request_id=request_id)
+    custodian = signed_in(cast.custodian)
+    cast.custodian.user.first_name, cast.custodian.user.last_name = "Dana", "Reyes"
+    cast.custodian.user.save()
+    detail = page_text(custodian.get(f"/requests/{request_id}/"))
+    assert "Release" in detail and "Download PDF" in detail
+    confirm = custodian.get(f"/requests/{request_id}/release/")
+    text = page_text(confirm)
+    assert "The certificate is signed in your name" in text
+    assert "Dana Reyes" in text
+    released = post_form(custodian, f"/requests/{request_id}/release/", {})
+    assert released.status_code == 302
+    package = Package.objects.get(request_id=request_id)
+    assert package.status == PackageStatus.RELEASED
+    assert package.released_by == cast.custodian.user
+    assert package.rows == 5
+    assert "The certificate is signed in your name" in page_text(
+        custodian.get(f"/requests/{request_id}/")
+    )
+    download = custodian.get(f"/requests/{request_id}/package.pdf")
+    assert download.status_code == 200
+    body = b"".join(download.streaming_content)
+    assert body.startswith(b"%PDF")
+    assert hashlib.sha256(body).hexdigest() == package.sha256
+    assert AuditEvent.objects.filter(action="package.downloaded", actor_label="custodian").exists()
+    # Released once: a second release is refused in words, not an error page.
+    again = post_form(custodian, f"/requests/{request_id}/release/", {})
+    assert again.status_code == 302
+    assert "This request is not at a stage where that can be done." in page_text(
+        custodian.get(f"/requests/{request_id}/")
+    )
