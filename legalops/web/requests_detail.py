@@ -14,12 +14,23 @@ from legalops.api_errors import Conflict
 from legalops.audit.selectors import audit_events_for
 from legalops.cases.models import LegalRequest, RequestDocument
 from legalops.cases.notice import notice_for
-from legalops.cases.review import Decision, emergency_is_verified, emergency_verify, request_review
+from legalops.cases.review import (
+    Decision,
+    emergency_is_verified,
+    emergency_verify,
+    request_claim,
+    request_review,
+)
 from legalops.cases.scope import ScopeError
 from legalops.cases.selectors import request_get_for_user
 from legalops.cases.services import IntakeError, document_open
 from legalops.disclosures.models import Package, PackageStatus
-from legalops.disclosures.services import PackageIntegrityError, package_open, package_release
+from legalops.disclosures.services import (
+    PackageIntegrityError,
+    package_open,
+    package_regenerate,
+    package_release,
+)
 from legalops.web.access import CASE_ROLES, staff_required, user_may_open
 from legalops.web.refusals import refusal_words
 from legalops.web.review_forms import ReviewForm, VerificationForm, review_base
@@ -156,6 +167,33 @@ def request_verification_submit(request: HttpRequest, request_id: UUID) -> HttpR
             "Call recorded, but it does not verify the emergency: it must be confirmed, on a "
             "number from the agency directory that is not the request's own contact number.",
         )
+    return redirect("web:request-detail", request_id=legal_request.id)
+
+
+@require_POST
+@staff_required(*CASE_ROLES)
+def request_claim_submit(request: HttpRequest, request_id: UUID) -> HttpResponse:
+    legal_request = request_get_for_user(user=request.user, request_id=request_id)
+    try:
+        request_claim(request=legal_request, actor=request.user)
+    except Conflict as exc:
+        messages.error(request, refusal_words(exc))
+    else:
+        messages.success(request, f"{legal_request.number} is in review.")
+    return redirect("web:request-detail", request_id=legal_request.id)
+
+
+@require_POST
+@staff_required(*CASE_ROLES)
+def request_package_regenerate(request: HttpRequest, request_id: UUID) -> HttpResponse:
+    """A failed package goes back to the queue (failed -> approved)."""
+    legal_request = request_get_for_user(user=request.user, request_id=request_id)
+    try:
+        package_regenerate(request=legal_request, actor=request.user)
+    except Conflict as exc:
+        messages.error(request, refusal_words(exc))
+    else:
+        messages.success(request, "The package job is queued again.")
     return redirect("web:request-detail", request_id=legal_request.id)
 
 

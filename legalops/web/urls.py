@@ -33,6 +33,16 @@ urlpatterns = [
         name="request-review",
     ),
     path(
+        "requests/<uuid:request_id>/claim/",
+        requests_detail.request_claim_submit,
+        name="request-claim",
+    ),
+    path(
+        "requests/<uuid:request_id>/package/regenerate/",
+        requests_detail.request_package_regenerate,
+        name="request-package-regenerate",
+    ),
+    path(
         "requests/<uuid:request_id>/verification/",
         requests_detail.request_verification_submit,
         name="request-verification",

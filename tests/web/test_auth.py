@@ -154,3 +154,14 @@ def test_an_admin_signs_in_but_request_pages_are_for_case_staff(cast: Cast) -> N
     client = signed_in(cast.admin)
     assert client.get("/").status_code == 200
     assert client.get("/requests/").status_code == 403
+
+
+def test_an_unknown_page_is_a_page_and_an_unknown_api_path_is_json(cast: Cast) -> None:
+    client = signed_in(cast.reviewer_1)
+    page = client.get("/requests/00000000-0000-0000-0000-000000000000/")
+    assert page.status_code == 404
+    assert page["Content-Type"].startswith("text/html")
+    assert "Page not found" in page_text(page)
+    api = client.get("/api/v1/nothing-here/")
+    assert api.status_code == 404
+    assert api.json() == {"detail": "Not found."}

@@ -293,3 +293,34 @@ def test_the_custodian_releases_in_their_name_and_downloads(cast: Cast) -> None:
     assert "This request is not at a stage where that can be done." in page_text(
         custodian.get(f"/requests/{request_id}/")
     )
+
+
+def test_start_review_claims_the_request(cast: Cast) -> None:
+    request_id = filed_order(cast)
+    client = signed_in(cast.reviewer_1)
+    assert "Start review" in page_text(client.get(f"/requests/{request_id}/"))
+    assert post_form(client, f"/requests/{request_id}/claim/", {}).status_code == 302
+    assert LegalRequest.objects.get(pk=request_id).status == "in_review"
+    assert "Start review" not in page_text(client.get(f"/requests/{request_id}/"))
+    # Claimed already: said in words, not an error page.
+    post_form(client, f"/requests/{request_id}/claim/", {})
+    assert "This request is not at a stage where that can be done." in page_text(
+        client.get(f"/requests/{request_id}/")
+    )
+
+
+def test_a_failed_package_can_be_regenerated(cast: Cast) -> None:
+    request_id = _approved_twice(cast)
+    LegalRequest.objects.filter(pk=request_id).update(status="failed")
+    Package.objects.filter(request_id=request_id).update(
+        status=PackageStatus.FAILED, error="the worker died three times"
+    )
+    client = signed_in(cast.reviewer_1)
+    panel = page_text(client.get(f"/requests/{request_id}/package/"))
+    assert "the worker died three times" in panel and "Regenerate the package" in panel
+    assert post_form(client, f"/requests/{request_id}/package/regenerate/", {}).status_code == 302
+    assert Package.objects.get(request_id=request_id).status in {
+        PackageStatus.QUEUED,
+        PackageStatus.PROCESSING,
+        PackageStatus.READY,
+    }
