@@ -22,6 +22,7 @@ from legalops.web.access import CASE_ROLES, staff_required
 from legalops.web.forms import UswdsForm
 from lookups.models import Hold
 from lookups.retention import retention_cutoff
+from lookups.selectors import count_in_scope
 
 
 class HoldReleaseForm(UswdsForm):
@@ -82,6 +83,23 @@ class HoldRow:
     identifiers: list[str]
     countdown: PurgeCountdown
     form: HoldReleaseForm
+    rows_held: int  # rows of its identifiers (either side) in its range, now
+    rows_past_retention: int  # of those, the ones only a hold keeps
+
+
+def _held_counts(*, hold: Hold, identifiers: list[str], now: datetime) -> tuple[int, int]:
+    if not identifiers:
+        return 0, 0
+    # A hold covers both sides of a lookup, like the purge's own test of it.
+    scope = {"identifiers": identifiers, "direction": "both", "date_from": hold.date_from}
+    held = count_in_scope(**scope, date_to=hold.date_to)
+    cutoff = retention_cutoff(now=now)
+    if hold.date_from >= cutoff:
+        return held, 0
+    # The purge takes rows before the cutoff; a scope's date_to is inclusive to its second.
+    before_cutoff = min(hold.date_to, cutoff - timedelta(seconds=1))
+    past = count_in_scope(**scope, date_to=before_cutoff) if before_cutoff >= hold.date_from else 0
+    return held, past
 
 
 def _rows(*, now: datetime, failed: tuple[str, HoldReleaseForm] | None = None) -> list[HoldRow]:
@@ -93,13 +111,17 @@ def _rows(*, now: datetime, failed: tuple[str, HoldReleaseForm] | None = None) -
             if failed and failed[0] == str(hold.pk)
             else HoldReleaseForm(prefix=str(hold.pk))
         )
+        identifiers = [i.handle for i in hold.identifiers.all()]
+        held, past = _held_counts(hold=hold, identifiers=identifiers, now=now)
         rows.append(
             HoldRow(
                 hold=hold,
                 request=next(iter(hold.requests.all()), None),
-                identifiers=[i.handle for i in hold.identifiers.all()],
+                identifiers=identifiers,
                 countdown=hold_purge_countdown(hold=hold, now=now),
                 form=form,
+                rows_held=held,
+                rows_past_retention=past,
             )
         )
     return rows

@@ -1,16 +1,20 @@
 """The holds page: active holds with what placed them, range, expiry and the purge
 countdown; release with a reason through the one hold-release service."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from legalops.audit.models import AuditEvent
 from legalops.web.holds import hold_purge_countdown
+from lookups.ingest import logs_ingest
 from lookups.models import Hold
+from lookups.readers import array_entries
 from tests.cases.requests import preservation
 from tests.conftest import Cast
+from tests.lookups.helpers import log_entry
 from tests.web.pages import filed_order, page_text, parse, post_form, signed_in
 
 pytestmark = pytest.mark.django_db
@@ -134,3 +138,31 @@ def test_officers_and_admins_never_reach_the_holds_page(cast: Cast) -> None:
     assert signed_out.status_code == 302 and signed_out["Location"].startswith("/login/")
     hold.refresh_from_db()
     assert hold.released_at is None
+
+
+def test_the_page_counts_the_rows_each_hold_keeps(cast: Cast) -> None:
+    now = timezone.now().replace(microsecond=0)
+    handle = "+14155550146"
+    moments = [now - timedelta(days=40), now - timedelta(days=35), now - timedelta(days=3)]
+    entries = [log_entry(source=handle, occurred_at=moment.isoformat()) for moment in moments] + [
+        log_entry(source="someone@example.com", target=handle, occurred_at=now.isoformat()),
+        log_entry(source="+14155550147", occurred_at=(now - timedelta(days=3)).isoformat()),
+    ]
+    logs_ingest(entries=array_entries(entries))
+    order_id = filed_order(
+        cast,
+        reference="H-ORDER-6",
+        identifiers=[handle],
+        date_from=(now - timedelta(days=45)).isoformat(),
+        date_to=(now - timedelta(days=1)).isoformat(),
+    )
+    hold = _hold_of(order_id)
+    # Placed at receipt, the hold starts at the retention cutoff: one row in range.
+    assert "1 row today" in page_text(signed_in(cast.reviewer_2).get("/holds/"))
+    # As if it had been placed 15 days ago: the rows then retained are now past retention.
+    Hold.objects.filter(pk=hold.pk).update(date_from=now - timedelta(days=45))
+    page = signed_in(cast.reviewer_1).get("/holds/")
+    held = page_text(page)
+    # Three rows in range (the one of today is outside it); two of them past retention.
+    assert "3 rows today, of which 2 past retention exist only because of holds" in held
+    assert f'id="rows-held-{hold.pk}"' in page.content.decode()
