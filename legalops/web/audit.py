@@ -52,7 +52,8 @@ class AuditFilterForm(UswdsForm):
 def audit_events_filtered(
     *, action: str = "", actor: str = "", subject: str = "", date_from=None, date_to=None
 ) -> QuerySet[AuditEvent]:  # type: ignore[no-untyped-def]
-    """Newest first. ``subject`` is a request number (its entries) or any object id."""
+    """Newest first. ``subject`` is a request number (its entries and its hold's) or
+    any object id."""
     events = AuditEvent.objects.order_by("-seq")
     if action:
         events = events.filter(action__startswith=action.strip())
@@ -60,8 +61,10 @@ def audit_events_filtered(
         events = events.filter(actor_label=actor.strip())
     if subject:
         subject = subject.strip()
-        numbered = LegalRequest.objects.filter(number=subject.upper()).values_list("pk", flat=True)
-        ids = [str(pk) for pk in numbered] or [subject]
+        # A request number stands for the request and its hold (placed and released
+        # under the hold's own id).
+        numbered = LegalRequest.objects.filter(number=subject.upper()).values_list("pk", "hold_id")
+        ids = [str(pk) for pair in numbered for pk in pair if pk is not None] or [subject]
         events = events.filter(object_id__in=ids)
     if date_from:
         events = events.filter(at__gte=datetime.combine(date_from, time.min, tzinfo=UTC))

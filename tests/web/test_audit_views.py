@@ -36,6 +36,9 @@ def test_filters_narrow_by_action_actor_and_request_number(cast: Cast) -> None:
     client = signed_in(cast.custodian)
     by_request = page_text(client.get(f"/audit/?subject={number}"))
     assert first in by_request and second not in by_request
+    assert "hold.placed" in by_request  # its hold's entries come with it
+    hold_id = str(LegalRequest.objects.get(pk=first).hold_id)
+    assert hold_id in page_text(client.get(f"/audit/?subject={hold_id}"))
     by_action = client.get("/audit/?action=document.")
     assert by_action.status_code == 200
     assert "request.submitted" not in page_text(by_action)
