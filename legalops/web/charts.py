@@ -76,6 +76,8 @@ def stacked_columns(
         chart.gridlines.append(round(y, 2))
         chart.labels.append(Label(x=left - 6, y=round(y + 4, 2), text=str(tick), anchor="end"))
     slot = plot_w / max(len(groups), 1)
+    # Past a year of columns, label every quarter or year so labels never overlap.
+    label_every = 1 if len(groups) <= 12 else 3 if len(groups) <= 36 else 12
     bar_w = min(slot * 0.7, 48)
     for index, (label, parts) in enumerate(groups):
         x = left + slot * index + (slot - bar_w) / 2
@@ -95,7 +97,8 @@ def stacked_columns(
                     title=f"{label}: {value} {series_label}",
                 )
             )
-        chart.labels.append(Label(x=round(x + bar_w / 2, 2), y=top + plot_h + 18, text=label))
+        if index % label_every == 0:
+            chart.labels.append(Label(x=round(x + bar_w / 2, 2), y=top + plot_h + 18, text=label))
     return chart
 
 

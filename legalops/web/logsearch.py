@@ -153,7 +153,11 @@ def logs_search(
         pages = max(1, -(-shown_total // PAGE_SIZE))
         page = min(max(page, 1), pages)
         offset = (page - 1) * PAGE_SIZE
-        rows = list(islice(rows_in_scope(**scope), offset, min(offset + PAGE_SIZE, shown_total)))
+        stream = rows_in_scope(**scope)
+        try:
+            rows = list(islice(stream, offset, min(offset + PAGE_SIZE, shown_total)))
+        finally:
+            stream.close()  # a page ends the read early: let go of the cursor now
         details = {
             "identifier": handle,
             "date_from": date_from,

@@ -12,6 +12,7 @@ from django.test import Client
 from django.utils import timezone
 
 from legalops.cases.models import LegalRequest
+from legalops.web.charts import stacked_columns, stacked_rows
 from legalops.web.transparency import half_year, recent_halves
 from tests.cases.requests import preservation
 from tests.conftest import Cast
@@ -101,3 +102,21 @@ def test_officers_and_admins_never_see_the_report(cast: Cast) -> None:
         assert officer.get(path).status_code == 403
         assert signed_in(cast.admin).get(path).status_code == 403
         assert Client().get(path).status_code == 302
+
+
+def test_chart_geometry_stacks_to_the_totals() -> None:
+    chart = stacked_columns(
+        groups=[("Jan", [("a", "A", 2), ("b", "B", 2)]), ("Feb", [("a", "A", 1), ("b", "B", 0)])]
+    )
+    jan = [bar for bar in chart.bars if bar.title.startswith("Jan")]
+    feb = [bar for bar in chart.bars if bar.title.startswith("Feb")]
+    assert len(jan) == 2 and len(feb) == 1  # a zero draws nothing
+    assert jan[1].y + jan[1].height == pytest.approx(jan[0].y)  # stacked, no gap
+    assert sum(b.height for b in jan) == pytest.approx(4 * feb[0].height)
+    assert jan[0].y + jan[0].height == pytest.approx(chart.plot_bottom)
+    assert "Jan: 2 A" in [bar.title for bar in chart.bars]
+    many = stacked_columns(groups=[(f"m{i}", [("a", "A", 1)]) for i in range(24)])
+    month_labels = [label.text for label in many.labels if label.text.startswith("m")]
+    assert month_labels == [f"m{i}" for i in range(0, 24, 3)]
+    rows = stacked_rows(groups=[("Court order", [("x", "X", 3), ("y", "Y", 1)])])
+    assert rows.bars[0].width == pytest.approx(3 * rows.bars[1].width)
