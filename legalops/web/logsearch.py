@@ -194,8 +194,14 @@ def log_search(request: HttpRequest) -> HttpResponse:
     if submitted:
         form = LogSearchForm(request.GET)
     else:
+        # A link from a request's page may name the request: the form starts tied to it.
         form = LogSearchForm(
-            initial={"date_from": today - timedelta(days=6), "date_to": today, "direction": "both"}
+            initial={
+                "date_from": today - timedelta(days=6),
+                "date_to": today,
+                "direction": "both",
+                "request_number": request.GET.get("request_number", "")[:20],
+            }
         )
     result = None
     links = {}

@@ -153,3 +153,11 @@ def test_agencies_and_admins_never_search(cast: Cast) -> None:
     api = cast.officer_a.client().get("/logsearch/")
     assert api.status_code in {302, 403}
     assert _searches() == []
+
+
+def test_a_link_may_name_the_request_without_searching(cast: Cast) -> None:
+    page = signed_in(cast.reviewer_1).get("/logsearch/?request_number=LR-2026-000007")
+    assert page.status_code == 200
+    assert 'value="LR-2026-000007"' in page.content.decode()
+    assert "results-heading" not in page.content.decode()
+    assert _searches() == []
