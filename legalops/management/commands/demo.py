@@ -260,7 +260,9 @@ class Command(BaseCommand):
             user = get_user_model().objects.filter(username=name).first()
             if user is None:
                 user, _ = staff_create(username=name, role=role)
-                user.first_name, user.last_name = name.split("-")[-1].title(), "(demo)"
+                # "Reviewer 1 (demo)": the name a certificate and the UI print.
+                user.first_name = " ".join(part.title() for part in name.split("-")[1:])
+                user.last_name = "(demo)"
                 user.save()
             reviewers.append(Client(HTTP_AUTHORIZATION=f"Token {token_issue(user=user).key}"))
         for index, staff in enumerate(reviewers[:2], start=1):

@@ -5,6 +5,8 @@ from datetime import datetime, timedelta
 from django import template
 from django.utils import timezone
 
+from legalops.cases.models import SETTLED_STATUSES, LegalRequest
+
 register = template.Library()
 
 # USWDS tag colours by status: calm for settled, strong for what needs a person.
@@ -59,3 +61,11 @@ def clock(due_at: datetime | None, paused_at: datetime | None = None) -> str:
     if due_at >= now:
         return f"due in {_span(due_at - now)}"
     return f"overdue by {_span(now - due_at)}"
+
+
+@register.filter
+def request_clock(request: LegalRequest) -> str:
+    """A request's clock; a settled request has none left to run."""
+    if request.status in SETTLED_STATUSES:
+        return "settled"
+    return clock(request.due_at, request.clock_paused_at)
