@@ -158,3 +158,14 @@ def test_a_bad_offset_is_named(cast: Cast) -> None:
     response = post_form(client, "/requests/new/", _paper(cast, utc_offset="PST"))
     assert response.status_code == 400
     assert "Write the offset as +HH:MM" in page_text(response)
+
+
+def test_the_request_page_shows_the_range_in_the_orders_own_offset(cast: Cast) -> None:
+    client = signed_in(cast.reviewer_1)
+    created = post_form(client, "/requests/new/", _paper(cast))
+    assert created.status_code == 302
+    text = page_text(client.get(created["Location"]))
+    assert "2026-11-01 08:00:00 UTC" in text
+    assert (
+        "as the order writes it: 2026-11-01 00:00:00 -08:00 to 2026-11-19 23:59:59 -08:00" in text
+    )

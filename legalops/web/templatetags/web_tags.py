@@ -1,6 +1,7 @@
 """Small presentation helpers for the staff pages: clocks, status words and tags."""
 
 from datetime import datetime, timedelta
+from datetime import timezone as dt_timezone
 
 from django import template
 from django.utils import timezone
@@ -69,3 +70,15 @@ def request_clock(request: LegalRequest) -> str:
     if request.status in SETTLED_STATUSES:
         return "settled"
     return clock(request.due_at, request.clock_paused_at)
+
+
+@register.filter
+def order_time(moment: datetime | None, offset_minutes: int = 0) -> str:
+    """A moment as the order wrote it: in its own UTC offset."""
+    if moment is None:
+        return ""
+    zone = dt_timezone(timedelta(minutes=offset_minutes))
+    local = moment.astimezone(zone)
+    sign = "+" if offset_minutes >= 0 else "-"
+    hours, minutes = divmod(abs(offset_minutes), 60)
+    return f"{local:%Y-%m-%d %H:%M:%S} {sign}{hours:02d}:{minutes:02d}"
