@@ -44,7 +44,9 @@ class IntakeForm(UswdsForm):
     agency = forms.ModelChoiceField(
         queryset=Agency.objects.order_by("name"), empty_label="Choose the agency"
     )
-    process_type = forms.ChoiceField(label="Process type", choices=ProcessType.choices)
+    process_type = forms.ChoiceField(
+        label="Process type", choices=[("", "Choose the type of process"), *ProcessType.choices]
+    )
     jurisdiction = forms.CharField(
         initial="US",
         help_text="US (federal), US-XX for a state (e.g. US-CA), or a country code (GB, DE).",
