@@ -2,6 +2,7 @@
 refusals in words), the package panel the progress bar polls, and release."""
 
 import hashlib
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -324,3 +325,42 @@ def test_a_failed_package_can_be_regenerated(cast: Cast) -> None:
         PackageStatus.PROCESSING,
         PackageStatus.READY,
     }
+
+
+def test_shrinking_the_range_through_the_form_reaches_the_service(cast: Cast) -> None:
+    request_id = filed_order(cast)
+    client = signed_in(cast.reviewer_1)
+    values = _form_values(client, request_id)
+    base_from = datetime.fromisoformat(values["date_from"]).replace(tzinfo=UTC)
+    shrunk = base_from + timedelta(days=3)
+    values["date_from"] = shrunk.strftime("%Y-%m-%dT%H:%M:%S")
+    response = _review(
+        client,
+        request_id,
+        **values,
+        decision="approve",
+        narrowing_basis="agreed_with_agency",
+        reason="The agency agreed to three days fewer.",
+    )
+    assert response.status_code == 302, page_text(response)
+    scope = RequestApproval.objects.get(request_id=request_id).scope
+    assert datetime.fromisoformat(scope["date_from"]) == shrunk
+    legal_request = LegalRequest.objects.get(pk=request_id)
+    # The end was left as shown: it keeps the request's exact moment, not a rounded one.
+    assert datetime.fromisoformat(scope["date_to"]) == min(
+        legal_request.date_to, legal_request.received_at
+    )
+
+
+def test_widening_the_range_is_refused_next_to_the_field(cast: Cast) -> None:
+    request_id = filed_order(cast)
+    client = signed_in(cast.reviewer_1)
+    values = _form_values(client, request_id)
+    wider = datetime.fromisoformat(values["date_from"]) - timedelta(days=1)
+    values["date_from"] = wider.strftime("%Y-%m-%dT%H:%M:%S")
+    response = _review(
+        client, request_id, **values, decision="approve", narrowing_basis="agreed_with_agency"
+    )
+    assert response.status_code == 400
+    assert "(widening)" in page_text(response)
+    assert not RequestApproval.objects.filter(request_id=request_id).exists()
