@@ -174,9 +174,8 @@ class IntakeForm(UswdsForm):
         }
 
     def identifier_lines(self) -> list[str]:
-        return [
-            line.strip() for line in self.cleaned_data["identifiers"].splitlines() if line.strip()
-        ]
+        text = self.cleaned_data.get("identifiers") or ""
+        return [line.strip() for line in text.splitlines() if line.strip()]
 
     def add_api_errors(self, errors: dict[str, Any], *, prefix: str = "") -> None:
         """Put a DRF-style 400 body next to the fields it names (identifiers by line)."""

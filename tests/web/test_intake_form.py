@@ -169,3 +169,13 @@ def test_the_request_page_shows_the_range_in_the_orders_own_offset(cast: Cast) -
     assert (
         "as the order writes it: 2026-11-01 00:00:00 -08:00 to 2026-11-19 23:59:59 -08:00" in text
     )
+
+
+def test_an_empty_form_names_every_required_field(cast: Cast) -> None:
+    client = signed_in(cast.reviewer_1)
+    response = post_form(client, "/requests/new/", {})
+    assert response.status_code == 400
+    described = _errors_by_field(response)
+    for name in ("agency", "process_type", "reference", "identifiers", "contact_name"):
+        assert f"id_{name}_error" in described, name
+    assert not LegalRequest.objects.exists()
