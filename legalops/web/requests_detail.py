@@ -12,7 +12,7 @@ from django.views.decorators.http import require_POST
 
 from legalops.api_errors import Conflict
 from legalops.audit.selectors import audit_events_for
-from legalops.cases.models import LegalRequest, RequestDocument
+from legalops.cases.models import LegalRequest, RequestDocument, Status
 from legalops.cases.notice import notice_for
 from legalops.cases.review import (
     Decision,
@@ -24,6 +24,7 @@ from legalops.cases.review import (
 from legalops.cases.scope import ScopeError
 from legalops.cases.selectors import request_get_for_user
 from legalops.cases.services import IntakeError, document_open
+from legalops.cases.workflow import refusal_for_status
 from legalops.disclosures.models import Package, PackageStatus
 from legalops.disclosures.services import (
     PackageIntegrityError,
@@ -47,6 +48,7 @@ NOTICE_WORDS = {
     "not_required": "No notice: a preservation discloses nothing.",
 }
 POLLING = {PackageStatus.QUEUED, PackageStatus.PROCESSING}
+REVIEWABLE = frozenset({Status.RECEIVED, Status.IN_REVIEW, Status.AWAITING_SECOND_APPROVAL})
 
 
 def _package(legal_request: LegalRequest) -> Package | None:
@@ -91,7 +93,7 @@ def _page(
         "package": _package(legal_request),
         "polling": POLLING,
         "review_form": review_form or ReviewForm(request=legal_request, base=base),
-        "reviewable": legal_request.status in {"received", "in_review", "awaiting_second_approval"},
+        "reviewable": legal_request.status in REVIEWABLE,
         "emergency": emergency,
         "verified": emergency and emergency_is_verified(request=legal_request),
         "verifications": list(legal_request.verifications.all()) if emergency else [],
@@ -112,6 +114,13 @@ def request_detail(request: HttpRequest, request_id: UUID) -> HttpResponse:
 @staff_required(*CASE_ROLES)
 def request_review_submit(request: HttpRequest, request_id: UUID) -> HttpResponse:
     legal_request = request_get_for_user(user=request.user, request_id=request_id)
+    if legal_request.status not in REVIEWABLE:
+        # No form on the page to put errors next to: the state machine's own words.
+        action = {"reject": "reject", "request_info": "request_info"}.get(
+            request.POST.get("decision", ""), "approve_first"
+        )
+        refusal = refusal_words(refusal_for_status(request=legal_request, action=action))
+        return _page(request, legal_request, refusal=refusal, status=409)
     form = ReviewForm(request.POST, request=legal_request, base=review_base(request=legal_request))
     if not form.is_valid():
         return _page(request, legal_request, review_form=form, status=400)
@@ -120,7 +129,7 @@ def request_review_submit(request: HttpRequest, request_id: UUID) -> HttpRespons
         decision=data["decision"],
         reason=data["reason"],
         scope=form.proposal(),
-        narrowing_basis=data["narrowing_basis"],
+        narrowing_basis=data.get("narrowing_basis", ""),
         good_faith_facts=data.get("good_faith_facts", ""),
     )
     try:

@@ -101,11 +101,9 @@ class ReviewForm(UswdsForm):
         self.base = base
         raw = {i.normalized: i.raw for i in request.identifiers.all()}
         if base is None:
-            for name in ("identifiers", "date_from", "date_to", "direction"):
-                self.fields[name].required = False
-                self.fields[name].widget = forms.HiddenInput()
-            self.fields["identifiers"].choices = []
-            self.fields["direction"].choices = []
+            # Nothing closed to approve: the form is for rejecting or asking only.
+            for name in ("identifiers", "date_from", "date_to", "direction", "narrowing_basis"):
+                del self.fields[name]
         else:
             self.fields["identifiers"].choices = [
                 (n, f"{n}  (written {raw[n]!r})" if raw.get(n, n) != n else n)

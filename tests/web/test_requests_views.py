@@ -14,6 +14,7 @@ from legalops.disclosures.models import Package, PackageStatus
 from legalops.disclosures.services import package_generate
 from legalops.web.refusals import REFUSALS
 from tests.cases.requests import emergency
+from tests.cases.review_helpers import filing
 from tests.conftest import Cast
 from tests.disclosures.flow import seed_logs
 from tests.web.pages import filed_order, page_text, parse, post_form, signed_in
@@ -364,3 +365,31 @@ def test_widening_the_range_is_refused_next_to_the_field(cast: Cast) -> None:
     assert response.status_code == 400
     assert "(widening)" in page_text(response)
     assert not RequestApproval.objects.filter(request_id=request_id).exists()
+
+
+@pytest.mark.parametrize(
+    ("process_type", "refusal"),
+    [
+        ("subpoena", "missing_document"),
+        ("search_warrant", "missing_document"),
+        ("emergency", "emergency_not_verified"),
+        ("preservation", "not_allowed_in_status"),
+    ],
+)
+def test_every_kind_of_request_has_a_page_and_its_refusal(
+    cast: Cast, process_type: str, refusal: str
+) -> None:
+    body = filing(process_type=process_type, reference=f"KIND-{process_type}")
+    created = cast.officer_a.client().post("/api/v1/requests/", body, format="json").json()
+    client = signed_in(cast.reviewer_1)
+    page = client.get(f"/requests/{created['id']}/")
+    assert page.status_code == 200
+    text = page_text(page)
+    assert created["number"] in text
+    if process_type == "preservation":
+        assert "Not open for review" in text
+        assert "No notice: a preservation discloses nothing." in text
+    values = _form_values(client, created["id"])
+    refused = _review(client, created["id"], **values, decision="approve", good_faith_facts="x")
+    assert refused.status_code == 409
+    assert REFUSALS[refusal] in page_text(refused)
