@@ -2,6 +2,7 @@
 refusals in words), the package panel the progress bar polls, and release."""
 
 import hashlib
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -17,6 +18,7 @@ from tests.cases.requests import emergency
 from tests.cases.review_helpers import filing
 from tests.conftest import Cast
 from tests.disclosures.flow import seed_logs
+from tests.disclosures.worker import celery_worker
 from tests.web.pages import filed_order, page_text, parse, post_form, signed_in
 
 pytestmark = pytest.mark.django_db
@@ -393,3 +395,52 @@ def test_every_kind_of_request_has_a_page_and_its_refusal(
     refused = _review(client, created["id"], **values, decision="approve", good_faith_facts="x")
     assert refused.status_code == 409
     assert REFUSALS[refusal] in page_text(refused)
+
+
+@pytest.mark.postgres
+@pytest.mark.redis
+@pytest.mark.django_db(transaction=True)
+def test_the_progress_partial_follows_a_real_worker_to_ready(
+    cast: Cast,
+    settings,  # type: ignore[no-untyped-def]
+    tmp_path,  # type: ignore[no-untyped-def]
+) -> None:
+    settings.MEDIA_ROOT = tmp_path
+    seeded = seed_logs(count=60)
+    request_id = filed_order(
+        cast,
+        identifiers=["+1 (415) 555-0100"],
+        date_from=seeded["start"][0],
+        date_to=seeded["end"][0],
+    )
+    with celery_worker(media_root=tmp_path):
+        for actor in (cast.reviewer_1, cast.reviewer_2):
+            client = signed_in(actor)
+            response = _review(
+                client, request_id, **_form_values(client, request_id), decision="approve"
+            )
+            assert response.status_code == 302, page_text(response)
+        # Poll the partial as htmx does, until an answer no longer asks to be polled.
+        seen: list[str] = []
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            panel = client.get(f"/requests/{request_id}/package/")
+            assert panel.status_code == 200
+            parsed = parse(panel)
+            attrs = next(a for _tag, a in parsed.elements if a.get("id") == "package-panel")
+            status = next(
+                (a for _tag, a in parsed.elements if a.get("id") == "package-status"), None
+            )
+            seen.append("polling" if "hx-trigger" in attrs else "final")
+            if "hx-trigger" not in attrs:
+                break
+            if status is not None:  # queued or processing: a progress bar from 0 to 100
+                progress = next(a for tag, a in parsed.elements if tag == "progress")
+                assert 0 <= int(progress["value"]) <= 100
+            time.sleep(0.5)
+    assert seen[-1] == "final", seen
+    package = Package.objects.get(request_id=request_id)
+    assert package.status == PackageStatus.READY, package.error
+    text = page_text(panel)
+    assert package.sha256 in text
+    assert "60" in text and "Download PDF" in text
