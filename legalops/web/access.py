@@ -37,6 +37,12 @@ def user_may_open(user: AbstractBaseUser | AnonymousUser | None, roles: Iterable
 
 def _check(request: HttpRequest, roles: Iterable[str]) -> HttpResponse | None:
     if not request.user.is_authenticated:
+        if request.headers.get("HX-Request"):
+            # A poll from a page whose session ended: send the whole page to the sign-in
+            # page instead of swapping the sign-in form into a panel.
+            response = HttpResponse(status=204)
+            response["HX-Redirect"] = redirect_to_login(request.get_full_path())["Location"]
+            return response
         return redirect_to_login(request.get_full_path())
     if not user_may_open(request.user, roles):
         raise PermissionDenied("This page is for legal staff with another role.")

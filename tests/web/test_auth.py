@@ -165,3 +165,11 @@ def test_an_unknown_page_is_a_page_and_an_unknown_api_path_is_json(cast: Cast) -
     api = client.get("/api/v1/nothing-here/")
     assert api.status_code == 404
     assert api.json() == {"detail": "Not found."}
+
+
+def test_a_poll_after_the_session_ended_sends_the_page_to_sign_in(cast: Cast) -> None:
+    response = Client().get(
+        "/requests/00000000-0000-0000-0000-000000000000/package/", HTTP_HX_REQUEST="true"
+    )
+    assert response.status_code == 204
+    assert response["HX-Redirect"].startswith("/login/?next=")
