@@ -593,6 +593,8 @@ IMPLEMENTED: dict[tuple[str, str], set[str]] = {
     ("/api/v1/agencies/", "get"): set(),
     ("/api/v1/holds/", "get"): set(),
     ("/api/v1/holds/{hold_id}/release/", "post"): {"400", "409"},
+    ("/api/v1/transparency/", "get"): {"400"},
+    ("/api/v1/transparency/csv", "get"): {"400"},
 }
 
 
