@@ -13,7 +13,8 @@ from django.views.decorators.http import require_POST
 from legalops.api_errors import Conflict
 from legalops.audit.selectors import audit_events_for
 from legalops.cases.models import LegalRequest, RequestDocument, Status
-from legalops.cases.notice import notice_for
+from legalops.cases.nondisclosure import nondisclosure_confirm
+from legalops.cases.notice import nondisclosure_order_current, notice_for
 from legalops.cases.review import (
     Decision,
     emergency_is_verified,
@@ -21,6 +22,7 @@ from legalops.cases.review import (
     request_claim,
     request_review,
 )
+from legalops.cases.rules import COMPULSORY
 from legalops.cases.scope import ScopeError
 from legalops.cases.selectors import request_get_for_user
 from legalops.cases.services import IntakeError, document_open
@@ -34,7 +36,12 @@ from legalops.disclosures.services import (
 )
 from legalops.web.access import CASE_ROLES, staff_required, user_may_open
 from legalops.web.refusals import refusal_words
-from legalops.web.review_forms import ReviewForm, VerificationForm, review_base
+from legalops.web.review_forms import (
+    NondisclosureForm,
+    ReviewForm,
+    VerificationForm,
+    review_base,
+)
 from lookups.selectors import count_in_scope
 
 NOTICE_WORDS = {
@@ -72,6 +79,7 @@ def _page(
     *,
     review_form: ReviewForm | None = None,
     verification_form: VerificationForm | None = None,
+    nondisclosure_form: NondisclosureForm | None = None,
     refusal: str = "",
     status: int = 200,
 ) -> HttpResponse:
@@ -98,6 +106,10 @@ def _page(
         "verified": emergency and emergency_is_verified(request=legal_request),
         "verifications": list(legal_request.verifications.all()) if emergency else [],
         "verification_form": verification_form or VerificationForm(),
+        # Only compulsory process carries a 2705(b) order; the agency's ask is not one.
+        "ndo_applicable": legal_request.process_type in COMPULSORY,
+        "ndo_order": nondisclosure_order_current(request=legal_request),
+        "nondisclosure_form": nondisclosure_form or NondisclosureForm(request=legal_request),
         "refusal": refusal,
         "is_custodian": user_may_open(request.user, ("custodian",)),
     }
@@ -176,6 +188,36 @@ def request_verification_submit(request: HttpRequest, request_id: UUID) -> HttpR
             "Call recorded, but it does not verify the emergency: it must be confirmed, on a "
             "number from the agency directory that is not the request's own contact number.",
         )
+    return redirect("web:request-detail", request_id=legal_request.id)
+
+
+@require_POST
+@staff_required(*CASE_ROLES)
+def request_nondisclosure_submit(request: HttpRequest, request_id: UUID) -> HttpResponse:
+    legal_request = request_get_for_user(user=request.user, request_id=request_id)
+    form = NondisclosureForm(request.POST, request=legal_request)
+    if not form.is_valid():
+        return _page(request, legal_request, nondisclosure_form=form, status=400)
+    data = form.cleaned_data
+    try:
+        order = nondisclosure_confirm(
+            request=legal_request,
+            actor=request.user,
+            document=UUID(data["document"]),
+            until=data["until"],
+            indefinite=data["indefinite"],
+        )
+    except Conflict as exc:
+        return _page(
+            request, legal_request, nondisclosure_form=form, refusal=refusal_words(exc), status=409
+        )
+    except IntakeError as exc:
+        for name, problems in exc.errors.items():
+            for problem in problems:
+                form.add_error(name if name in form.fields else None, str(problem))
+        return _page(request, legal_request, nondisclosure_form=form, status=400)
+    term = "until further order" if order.indefinite else f"until {order.until:%Y-%m-%d}"
+    messages.success(request, f"Non-disclosure order confirmed: notice is delayed {term}.")
     return redirect("web:request-detail", request_id=legal_request.id)
 
 

@@ -182,3 +182,26 @@ class VerificationForm(UswdsForm):
     confirmed = forms.BooleanField(
         label="The agency confirmed the emergency on this call", required=False
     )
+
+
+class NondisclosureForm(UswdsForm):
+    """A reviewer confirms that an uploaded document is a 2705(b) order, and its term."""
+
+    document = forms.ChoiceField(label="The signed order (an uploaded document)")
+    until = forms.DateField(
+        label="The order ends on",
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text="The date the order states. Leave empty for an order 'until further order'.",
+    )
+    indefinite = forms.BooleanField(
+        label="The order runs 'until further order' (no end date)", required=False
+    )
+
+    def __init__(self, *args: Any, request: LegalRequest, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["document"].choices = [
+            (str(d.id), d.name)
+            for d in request.documents.all()
+            if d.superseded_by_id is None  # a replaced document is not the order
+        ]

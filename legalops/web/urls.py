@@ -48,6 +48,11 @@ urlpatterns = [
         name="request-verification",
     ),
     path(
+        "requests/<uuid:request_id>/nondisclosure/",
+        requests_detail.request_nondisclosure_submit,
+        name="request-nondisclosure",
+    ),
+    path(
         "requests/<uuid:request_id>/package/",
         requests_detail.request_package_panel,
         name="request-package",

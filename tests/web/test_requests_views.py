@@ -56,7 +56,9 @@ def test_the_detail_page_shows_the_request(cast: Cast) -> None:
     assert "+1 (415) 555-0100" in text and "+14155550100" in text  # raw -> normalized
     assert "target@example.com" in text
     assert "rows of query logs fall in the scope under review" in text  # dry run
-    assert "Notice is delayed by a non-disclosure order until" in text
+    # The order asks for an NDO, but none is confirmed: notice applies.
+    assert "The account holder is told before anything is disclosed" in text
+    assert "No order confirmed" in text
     assert "request.submitted" in text  # the timeline, from the audit log
     assert "Open order.pdf" in text
     for button in ("Approve", "Reject", "Request information"):
