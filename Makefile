@@ -13,8 +13,10 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: demo test install system-deps static browser-deps lint format bench clean
 
+# The whole flow, then the staff UI on http://127.0.0.1:8000 until Ctrl-C
+# (`manage.py demo --no-serve` stops after the package instead).
 demo: install
-	DEBUG=1 $(BIN)/python manage.py demo --no-serve
+	DEBUG=1 $(BIN)/python manage.py demo
 
 # The whole suite on the configured database (DATABASE_URL; SQLite when unset). When
 # that is PostgreSQL, the property tests marked both_databases run again on SQLite.
