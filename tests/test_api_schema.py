@@ -41,6 +41,7 @@ from django.db import close_old_connections, transaction
 from django.test import Client
 from hypothesis import HealthCheck, settings
 from hypothesis import settings as hypothesis_settings
+from hypothesis.errors import FlakyStrategyDefinition
 from jsonschema import Draft7Validator
 from rest_framework.throttling import ScopedRateThrottle
 
@@ -401,6 +402,7 @@ STATEFUL_EXAMPLES = int(os.environ.get("LEGALOPS_STATEFUL_EXAMPLES", "100"))
 # and a reviewer on what either did.
 ROTATION = ("officer_a", "reviewer", "officer_b_on_a")
 STEPS: Counter[tuple[str, str, str, bool, int]] = Counter()
+FAILURES: list[str] = []
 _STARTING_FILINGS = (court_order, preservation, emergency)
 
 
@@ -461,12 +463,28 @@ class _Workflow(schema.include(path_regex="^/api/v1/requests/").as_state_machine
             self.agency_a_markers |= _disclosing_markers(json_body, str(self.cast.agency_a.id))
             return
         request_id = (case.path_parameters or {}).get("request_id")
-        if request_id in self.agency_a_markers:
+        if request_id in self.agency_a_markers and response.status_code not in (401, 403, 404):
             # Agency A's request, reached by following a link: never there for B.
-            assert response.status_code in (401, 403, 404), (case.path, response.status_code)
+            _fail(f"agency B got {response.status_code} on {case.path} of agency A's request")
         if 200 <= response.status_code < 300:
             leaked = sorted(m for m in self.agency_a_markers if m in response.text)
-            assert not leaked, f"agency B received agency A's data {leaked}"
+            if leaked:
+                _fail(f"agency B received agency A's data {leaked}")
+
+    def validate_response(
+        self, response: Any, case: schemathesis.Case, additional_checks: Any = None, **kwargs: Any
+    ) -> None:
+        try:
+            super().validate_response(response, case, additional_checks=additional_checks, **kwargs)
+        except Exception as exc:
+            FAILURES.append(f"{case.method} {case.path} as {self.actor}: {exc}")
+            raise
+
+
+def _fail(problem: str) -> None:
+    """Record, then raise: a failure is kept even if Hypothesis cannot replay it."""
+    FAILURES.append(problem)
+    raise AssertionError(problem)
 
 
 def _json_or_none(response: Any) -> Any:
@@ -504,16 +522,25 @@ def test_call_sequences_along_the_schema_links_conform_and_keep_tenancy(
     _Workflow.cast = cast
     _Workflow.seeded = seeded
     STEPS.clear()
-    _Workflow.run(
-        settings=hypothesis_settings(
-            max_examples=STATEFUL_EXAMPLES,
-            stateful_step_count=8,
-            # The same scenarios in every run, so a CI failure replays locally.
-            derandomize=True,
-            deadline=None,
-            suppress_health_check=list(HealthCheck),
+    FAILURES.clear()
+    try:
+        _Workflow.run(
+            settings=hypothesis_settings(
+                max_examples=STATEFUL_EXAMPLES,
+                stateful_step_count=8,
+                # The same scenarios in every run, so a CI failure replays locally.
+                derandomize=True,
+                deadline=None,
+                suppress_health_check=list(HealthCheck),
+            )
         )
-    )
+    except FlakyStrategyDefinition:
+        # Hypothesis stops when a replayed scenario draws differently from the first
+        # time (schemathesis feeds values seen in earlier answers into generation).
+        # That is the test's own variance, not the product's: every check that ran
+        # was recorded, and none may have failed.
+        assert not FAILURES, FAILURES
+    assert not FAILURES, FAILURES
     print("\n".join(f"{n:4d} {step}" for step, n in sorted(STEPS.items())))
     # The links were followed: a request was acted on successfully by its agency or staff.
     followed = [s for s in STEPS if s[0] != "officer_b_on_a" and s[3] and 200 <= s[4] < 300]
