@@ -70,9 +70,18 @@ _ROW_KEYS = (
 class RowSpool:
     """Rows written to segment files of :data:`SEGMENT_ROWS` rows as they arrive."""
 
-    def __init__(self, directory: Path, *, segment_rows: int = SEGMENT_ROWS) -> None:
-        if segment_rows % ROWS_PER_PAGE:
-            raise ValueError(f"segment_rows must be a multiple of {ROWS_PER_PAGE}")
+    def __init__(
+        self,
+        directory: Path,
+        *,
+        segment_rows: int = SEGMENT_ROWS,
+        part_rows: int = MAX_PART_ROWS,
+    ) -> None:
+        if segment_rows <= 0 or segment_rows % ROWS_PER_PAGE:
+            raise ValueError(f"segment_rows must be a positive multiple of {ROWS_PER_PAGE}")
+        if part_rows < segment_rows:
+            raise ValueError("part_rows must be at least segment_rows")
+        self.part_rows = part_rows
         self.directory = Path(directory)
         self.directory.mkdir(parents=True, exist_ok=True)
         self.segment_rows = segment_rows
@@ -111,14 +120,12 @@ class RowSpool:
             self._handle = None
         self.closed = True
 
-    def parts(
-        self, *, max_rows: int = MAX_PART_ROWS, parallel: int = MAX_PARALLEL
-    ) -> list[list[Path]]:
+    def parts(self, *, parallel: int = MAX_PARALLEL) -> list[list[Path]]:
         """Consecutive segments grouped into parts: at least one per process that can
-        run, none over ``max_rows``, as even as whole segments allow."""
+        run, none over ``part_rows``, as even as whole segments allow."""
         if not self.segments:
             return []
-        segments_per_part_max = max(1, max_rows // self.segment_rows)
+        segments_per_part_max = max(1, self.part_rows // self.segment_rows)
         wanted = max(
             min(parallel, len(self.segments)),
             -(-len(self.segments) // segments_per_part_max),
