@@ -27,7 +27,7 @@ from legalops.disclosures.record_lines import ROWS_PER_PAGE
 SEGMENT_ROWS = ROWS_PER_PAGE * 25
 # A part's process holds its rows' layout until it exits; this many rows keep one
 # well under 300 MB (docs/benchmarks.md, "Packages").
-MAX_PART_ROWS = SEGMENT_ROWS * 8
+MAX_PART_ROWS = SEGMENT_ROWS * 10
 # The machine's cores: more processes than that only compete for them.
 MAX_PARALLEL = max(1, min(2, os.cpu_count() or 1))
 PART_MODULE = "legalops.disclosures.render_part"
@@ -163,7 +163,11 @@ def _spawn(part: PartJob, workdir: Path) -> _Running:
         stdin=subprocess.PIPE,
         stdout=stdout,
         stderr=stderr,
-        env={**os.environ, "LEGALOPS_RENDER_PARENT": str(os.getpid())},
+        env={
+            **os.environ,
+            "LEGALOPS_RENDER_PARENT": str(os.getpid()),
+            "LEGALOPS_RENDER_LIBRARIES": str(workdir / "libraries.json"),
+        },
     )
     assert process.stdin is not None
     process.stdin.write(json.dumps(part.job).encode())

@@ -501,22 +501,21 @@ def package_pdf_render(
         description = (
             f"Records produced for request {context['request']['number']}; SHA-256 {digest}"
         )
-        for name, start, attachment in (
-            ("front", 1, {"path": str(csv_path), "description": description}),
-            ("back", front + records + 1, None),
-        ):
-            parts.append(
-                PartJob(
-                    name=name,
-                    job={
-                        "kind": "document",
-                        "template": PACKAGE_TEMPLATES[name],
-                        "context": {**shared, "first_page": start, "total_pages": total},
-                        "out": str(workdir / f"{name}.pdf"),
-                        "attachment": attachment,
-                    },
-                )
+        documents = [
+            {
+                "template": PACKAGE_TEMPLATES[name],
+                "context": {**shared, "first_page": start, "total_pages": total},
+                "out": str(workdir / f"{name}.pdf"),
+                "attachment": attachment,
+            }
+            for name, start, attachment in (
+                ("front", 1, {"path": str(csv_path), "description": description}),
+                ("back", front + records + 1, None),
             )
+        ]
+        # The records parts are the long ones: they start first, and the short
+        # documents fill in behind them.
+        parts.append(PartJob(name="documents", job={"kind": "documents", "documents": documents}))
         done: list[str] = []
 
         def progress(part: PartJob, pages: int) -> None:
@@ -524,21 +523,23 @@ def package_pdf_render(
             if on_progress is not None:
                 on_progress(len(done) / len(parts))
 
-        # The records parts are the long ones: they start first, and the two short
-        # documents fill in behind them.
         pages = parts_run(parts, workdir=workdir, on_done=progress)
-        expected = {"front": front, "back": back}
-        for name, count in expected.items():
-            if pages[name] != count:
-                raise RenderFailed(f"the {name} part has {pages[name]} pages, {count} expected")
-        ordered = [parts[-2], *parts[:-2], parts[-1]]
+        if pages["documents"] != front + back:
+            raise RenderFailed(
+                f"the cover letter, notes and certificate have {pages['documents']} pages, "
+                f"{front + back} expected"
+            )
         merged = parts_run(
             [
                 PartJob(
                     name="merge",
                     job={
                         "kind": "merge",
-                        "parts": [part.job["out"] for part in ordered],
+                        "parts": [
+                            documents[0]["out"],
+                            *(part.job["out"] for part in parts[:-1]),
+                            documents[1]["out"],
+                        ],
                         "out": str(out_path),
                         "pages": total,
                     },

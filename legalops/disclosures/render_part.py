@@ -10,8 +10,8 @@ Jobs (see :mod:`.chunks` for the side that sends them):
 * ``records``: rows from a spool file (JSON lines) laid out as fixed-width pages,
   numbered from ``first_page`` of ``total_pages``; the page count is checked against
   the one the rows imply, so numbering can never drift;
-* ``document``: a package template (cover letter, or notes and certificate) with its
-  context, optionally embedding ``records.csv``;
+* ``documents``: package templates (the cover letter, embedding ``records.csv``; the
+  notes and certificate) with their context;
 * ``merge``: the parts, in order, into one PDF; the first part's catalog (metadata,
   the embedded CSV) is kept.
 
@@ -41,6 +41,38 @@ def _die_with_parent() -> None:
     expected = os.environ.get("LEGALOPS_RENDER_PARENT")
     if expected and os.getppid() != int(expected):
         os._exit(1)  # the parent was gone before the death signal was armed
+
+
+def _remember_libraries() -> None:
+    """Share ``ctypes.util.find_library`` answers between the parts of one package.
+
+    Importing WeasyPrint looks its C libraries up under several names, and on Linux
+    each miss runs ldconfig, gcc and ld: a third of a second per process. The parent
+    names a file in the package's own work folder; the first parts fill it and the
+    later ones read it, so a stale answer cannot outlive one render.
+    """
+    import ctypes.util
+
+    cache_path = os.environ.get("LEGALOPS_RENDER_LIBRARIES")
+    if not cache_path:
+        return
+    path = Path(cache_path)
+    try:
+        known: dict[str, str | None] = json.loads(path.read_text())
+    except (OSError, ValueError):
+        known = {}
+    original = ctypes.util.find_library
+
+    def find_library(name: str) -> str | None:
+        if name not in known:
+            known[name] = original(name)
+            with contextlib.suppress(OSError):
+                tmp = path.with_name(f"{path.name}.{os.getpid()}")
+                tmp.write_text(json.dumps(known))
+                os.replace(tmp, path)
+        return known[name]
+
+    ctypes.util.find_library = find_library
 
 
 def _configure_templates() -> None:
@@ -102,15 +134,21 @@ def records_render(job: dict[str, Any]) -> int:
     return pages
 
 
-def document_render(job: dict[str, Any]) -> int:
+def documents_render(job: dict[str, Any]) -> int:
+    """Each of ``job["documents"]`` (the cover letter, the notes and certificate) in
+    one process: they are short, and a process start costs as much as one of them.
+    Returns their pages together."""
     from legalops.disclosures.render import _render_html, _write_pdf
 
-    attachment = None
-    if job.get("attachment"):
-        data = Path(job["attachment"]["path"]).read_bytes()
-        attachment = (data, job["attachment"]["description"])
-    html = _render_html(job["template"], job["context"])
-    return _write_pdf(html, Path(job["out"]), attachment=attachment)
+    pages = 0
+    for document in job["documents"]:
+        attachment = None
+        if document.get("attachment"):
+            data = Path(document["attachment"]["path"]).read_bytes()
+            attachment = (data, document["attachment"]["description"])
+        html = _render_html(document["template"], document["context"])
+        pages += _write_pdf(html, Path(document["out"]), attachment=attachment)
+    return pages
 
 
 def parts_merge(job: dict[str, Any]) -> int:
@@ -134,11 +172,12 @@ def parts_merge(job: dict[str, Any]) -> int:
     return pages
 
 
-_JOBS = {"records": records_render, "document": document_render, "merge": parts_merge}
+_JOBS = {"records": records_render, "documents": documents_render, "merge": parts_merge}
 
 
 def main() -> int:
     _die_with_parent()
+    _remember_libraries()
     _configure_templates()
     from legalops.disclosures.fetcher import RenderRefused
     from legalops.disclosures.render import RenderInputError
