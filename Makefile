@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 SYSTEM_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b libharfbuzz-subset0 libfontconfig1 fonts-dejavu-core
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test install system-deps lint format bench clean
+.PHONY: demo test install system-deps lint format bench bench-packages clean
 
 demo: install
 	DEBUG=1 $(BIN)/python manage.py demo --no-serve
@@ -51,6 +51,12 @@ format: install
 
 bench: install
 	DEBUG=1 $(BIN)/python benchmarks/lookups_bench.py
+
+# Package generation at 1k, 10k and 100k rows beside a WeasyPrint <table> and ReportLab
+# (the "bench" extra, installed here only). About 5 minutes on a quiet 2-core machine.
+bench-packages: install
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev,bench]'
+	DEBUG=1 $(BIN)/python benchmarks/packages_bench.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .hypothesis

@@ -45,7 +45,7 @@ from legalops.disclosures.fetcher import RenderRefused
 from legalops.disclosures.models import Package, PackageKind, PackageStatus
 from legalops.disclosures.records import extract_write
 from legalops.disclosures.render import RenderInputError, letter_pdf_render, package_pdf_render
-from legalops.disclosures.verify import package_verify
+from legalops.disclosures.verify_isolated import package_verify_isolated
 from lookups.selectors import count_in_scope
 
 logger = logging.getLogger(__name__)
@@ -269,7 +269,7 @@ def package_generate(*, request_id: str) -> Package | None:
                     ),
                 )
             return None
-        verification = package_verify(pdf=pdf, scope=scope, expected_count=expected)
+        verification = package_verify_isolated(pdf=pdf, scope=scope, expected_count=expected)
         if not verification.ok:
             with transaction.atomic():
                 audit_record(
@@ -356,7 +356,7 @@ def package_release(*, request: LegalRequest, actor: AbstractUser) -> Package:
             workdir=Path(tmp),
             custodian=(name, title),
         )
-        verification = package_verify(pdf=pdf, scope=scope, expected_count=expected)
+        verification = package_verify_isolated(pdf=pdf, scope=scope, expected_count=expected)
         if not verification.ok or csv_sha256 != package.csv_sha256:
             audit_record(
                 actor=actor,

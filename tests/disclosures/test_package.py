@@ -198,7 +198,7 @@ def test_failed_packages_can_be_regenerated(
 ) -> None:
     request_id, _ = _approve(cast, django_capture_on_commit_callbacks)
     monkeypatch.setattr(
-        "legalops.disclosures.services.package_verify",
+        "legalops.disclosures.services.package_verify_isolated",
         lambda **_: Verification(False, 0, "", "forced"),
     )
     assert package_generate(request_id=request_id) is None
