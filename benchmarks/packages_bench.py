@@ -394,13 +394,14 @@ def reportlab_mode(request_id: str) -> dict[str, Any]:
             [row.get(c, "")[:48] for c in COLUMNS] for row in rows[start : start + per_page]
         ]
         story += [Table(data, colWidths=[w * inch for w in widths], style=style), PageBreak()]
+    pages = len(story) // 2  # build() consumes the story
     document.build(story)
     wall = time.perf_counter() - started
     return {
         "wall_s": round(wall, 3),
         "cpu_s": round(_cpu()["parent"] - cpu, 2),
         "rows": len(rows),
-        "pages": len(story) // 2,
+        "pages": pages,
     }
 
 
