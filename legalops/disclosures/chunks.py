@@ -21,6 +21,7 @@ from typing import IO, Any
 
 from legalops.disclosures.fetcher import RenderRefused
 from legalops.disclosures.record_lines import ROWS_PER_PAGE
+from legalops.disclosures.render_part import EXIT_INPUT, EXIT_REFUSED
 
 # Rows per spool segment: a whole number of pages, so parts made of whole segments
 # start on a page boundary.
@@ -31,8 +32,6 @@ MAX_PART_ROWS = SEGMENT_ROWS * 10
 # The machine's cores: more processes than that only compete for them.
 MAX_PARALLEL = max(1, min(2, os.cpu_count() or 1))
 PART_MODULE = "legalops.disclosures.render_part"
-EXIT_REFUSED = 3
-EXIT_INPUT = 4
 
 
 class RenderFailed(Exception):
@@ -182,8 +181,11 @@ def _outcome(running: _Running) -> int:
     lines = running.stderr.read().decode("utf-8", "replace").strip().splitlines()
     reason = lines[-1] if lines else f"exit status {code}"
     if code == EXIT_REFUSED:
-        # The message is RenderRefused's own text ("refused fetch of ...: reason").
-        raise RenderRefused(reason.removeprefix("refused fetch of "), "refused in a part")
+        try:
+            refused = json.loads(reason)
+            raise RenderRefused(refused["url"], refused["reason"])
+        except (ValueError, KeyError, TypeError):
+            raise RenderRefused(reason, "refused in a part") from None
     if code == EXIT_INPUT:
         from legalops.disclosures.render import RenderInputError
 

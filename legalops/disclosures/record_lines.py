@@ -140,7 +140,7 @@ class RecordLayout:
         return "".join(out)
 
     def row_lines(self, row: Mapping[str, Any]) -> tuple[str, str]:
-        """The two printed lines of one row (``row`` as :func:`render.printed_row` makes it)."""
+        """The two printed lines of one row (a :class:`~.render.RecordRow`)."""
         first = [str(row["n"])]
         second = [""]
         for key, width in zip(self.keys, self.widths[1:], strict=True):

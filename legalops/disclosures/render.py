@@ -445,6 +445,8 @@ def package_pdf_render(
     with tempfile.TemporaryDirectory(prefix=".parts-", dir=out_path.parent) as tmp:
         workdir = Path(tmp)
         spool = rows if isinstance(rows, RowSpool) else _spooled(rows, workdir / "rows")
+        if not spool.closed:
+            raise RenderInputError("the row spool must be closed before rendering")
         counts = {spool.count, context["row_count"], context["certificate"]["row_count"]}
         if len(counts) != 1:
             raise RenderInputError(

@@ -186,7 +186,8 @@ def main() -> int:
         job = json.loads(sys.stdin.read())
         pages = _JOBS[job["kind"]](job)
     except RenderRefused as exc:
-        print(str(exc), file=sys.stderr)
+        # One JSON line, so the parent can raise the same refusal.
+        print(json.dumps({"url": exc.url, "reason": exc.reason}), file=sys.stderr)
         return EXIT_REFUSED
     except RenderInputError as exc:
         print(str(exc), file=sys.stderr)
