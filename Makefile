@@ -7,16 +7,20 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # Libraries WeasyPrint loads at run time, from Debian's packages.
 SYSTEM_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b libharfbuzz-subset0 libfontconfig1 fonts-dejavu-core
+# The browser the UI tests drive through Playwright: Debian's, never one Playwright downloads.
+BROWSER_PACKAGES := chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test install system-deps lint format bench bench-packages clean
+.PHONY: demo test install system-deps static browser-deps lint format bench bench-packages clean
 
+# The whole flow, then the staff UI on http://127.0.0.1:8000 until Ctrl-C
+# (`manage.py demo --no-serve` stops after the package instead).
 demo: install
-	DEBUG=1 $(BIN)/python manage.py demo --no-serve
+	DEBUG=1 $(BIN)/python manage.py demo
 
 # The whole suite on the configured database (DATABASE_URL; SQLite when unset). When
 # that is PostgreSQL, the property tests marked both_databases run again on SQLite.
-test: install
+test: install browser-deps
 	DEBUG=1 $(BIN)/python -m pytest
 	@if [[ "$${DATABASE_URL:-}" == postgres* ]]; then \
 	  echo "--- again on embedded SQLite: tests marked both_databases ---"; \
@@ -24,7 +28,12 @@ test: install
 	    $(BIN)/python -m pytest -m both_databases; \
 	fi
 
-install: system-deps $(STAMP)
+install: system-deps $(STAMP) static
+
+# USWDS and htmx for the staff UI, copied from npm packages into legalops/web/static/vendor/.
+# The copies are committed, so this only runs npm when package-lock.json pins new versions.
+static:
+	@$(PYTHON) scripts/vendor_static.py
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is required"'
@@ -39,6 +48,13 @@ system-deps:
 	  echo "installing WeasyPrint's system libraries: $(SYSTEM_PACKAGES)"; \
 	  $(SUDO) apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $(SYSTEM_PACKAGES) >/dev/null; \
+	fi
+
+browser-deps:
+	@if ! command -v chromium >/dev/null; then \
+	  echo "installing the browser for the UI tests: $(BROWSER_PACKAGES)"; \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $(BROWSER_PACKAGES) >/dev/null; \
 	fi
 
 lint: install

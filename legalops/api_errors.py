@@ -38,12 +38,21 @@ def _json_error(status: int, detail: str) -> JsonResponse:
     return JsonResponse({"detail": detail}, status=status)
 
 
-def api_not_found(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
-    return _json_error(404, "Not found.")
+def _is_api(request: HttpRequest) -> bool:
+    # The staff UI's pages answer errors as pages; the API and health check never do.
+    return request.path.startswith(("/api/", "/healthz"))
 
 
-def api_server_error(request: HttpRequest) -> JsonResponse:
-    return _json_error(500, "Internal server error. The failure was logged.")
+def api_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if _is_api(request):
+        return _json_error(404, "Not found.")
+    return defaults.page_not_found(request, exception or Http404())
+
+
+def api_server_error(request: HttpRequest) -> HttpResponse:
+    if _is_api(request):
+        return _json_error(500, "Internal server error. The failure was logged.")
+    return defaults.server_error(request)
 
 
 def api_bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:

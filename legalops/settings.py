@@ -4,6 +4,8 @@ Local defaults make a fresh clone run (SQLite under ./var, tasks in-process);
 production refuses to start without its secrets. README.md lists every variable.
 """
 
+import contextlib
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -40,22 +42,35 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "axes",
     "lookups",
     "legalops",
     "legalops.accounts",
     "legalops.audit",
     "legalops.cases",
     "legalops.disclosures",
+    "legalops.web",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Static files (USWDS, htmx) from our own app directories, with DEBUG on or off.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "legalops.web.csp.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes requires: it turns a locked-out sign-in into its lockout page.
+    "axes.middleware.AxesMiddleware",
+]
+
+# django-axes first: it refuses a locked-out sign-in before the password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 ROOT_URLCONF = "legalops.urls"
@@ -73,6 +88,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "legalops.web.nav.navigation",
             ],
         },
     },
@@ -118,6 +134,12 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
+# WhiteNoise serves straight from the apps' static directories, so a fresh clone and
+# the image need no collectstatic step; STATIC_ROOT exists so it has nothing to warn of.
+WHITENOISE_USE_FINDERS = True
+# A read-only tree loses nothing: collectstatic is not used.
+with contextlib.suppress(OSError):
+    STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 # Uploaded legal process and generated packages: private, never under a public URL.
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
 
@@ -147,6 +169,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     # One published name per choice set, wherever it appears.
+    # Enum components first (drf-spectacular's default hook), then our links.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "legalops.schema_links.links_add",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "CategoryEnum": "legalops.cases.rules.Category",
         "DirectionEnum": "lookups.models.Direction",
@@ -235,6 +262,25 @@ CELERY_BEAT_SCHEDULE = {
     "expire-preservations": {"task": "cases.preservations_expire", "schedule": 900.0},
     "sweep-stuck-packages": {"task": "disclosures.packages_sweep", "schedule": 300.0},
 }
+
+# --- Staff sign-in ---------------------------------------------------------------
+LOGIN_URL = "web:login"
+LOGIN_REDIRECT_URL = "web:dashboard"
+LOGOUT_REDIRECT_URL = "web:login"
+# Idle timeout: every request pushes the expiry forward, so a session ends after this
+# many minutes without one (and when the browser closes).
+LEGALOPS_SESSION_IDLE_MINUTES = env_int("LEGALOPS_SESSION_IDLE_MINUTES", 30, minimum=1)
+SESSION_COOKIE_AGE = LEGALOPS_SESSION_IDLE_MINUTES * 60
+SESSION_SAVE_EVERY_REQUEST = True
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+# Repeated failed sign-ins from one address for one username are locked out for a while
+# (django-axes, counted in the database so every process sees the same count).
+AXES_FAILURE_LIMIT = env_int("LEGALOPS_SIGNIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("LEGALOPS_SIGNIN_LOCKOUT_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "web/auth/locked_out.html"
+AXES_VERBOSE = False
 
 # --- Security -------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True

@@ -15,6 +15,9 @@ urlpatterns = [
     path("api/v1/logs/", LogIngestView.as_view(), name="logs-ingest"),
     path("api/v1/", include("legalops.cases.urls")),
     path("api/v1/", include("legalops.disclosures.urls")),
+    path("api/v1/", include("legalops.transparency.urls")),
+    # The staff UI at the site root (its own namespace, "web").
+    path("", include("legalops.web.urls")),
 ]
 
 handler400 = "legalops.api_errors.api_bad_request"

@@ -7,6 +7,7 @@ the run instead, so CI can never pass by skipping.
 """
 
 import os
+import shutil
 import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -25,6 +26,8 @@ from legalops.audit.models import AuditEvent
 from tests.audit.helpers import audit_triggers_disabled
 
 REQUIRE_SERVICES = os.environ.get("LEGALOPS_REQUIRE_SERVICES") == "1"
+# The browser tests drive Debian's chromium (``make browser-deps``), never a download.
+CHROMIUM = os.environ.get("LEGALOPS_CHROMIUM", "/usr/bin/chromium")
 
 
 def _redis_reachable(url: str) -> bool:
@@ -45,6 +48,8 @@ def _missing_service(item: pytest.Item) -> str | None:
             return "needs Redis: set CELERY_BROKER_URL=redis://... (tasks run in-process)"
         if not _redis_reachable(url):
             return f"needs Redis: {url} is unreachable"
+    if item.get_closest_marker("browser") and not shutil.which(CHROMIUM):
+        return f"needs chromium at {CHROMIUM}: run `make browser-deps` (apt install chromium)"
     return None
 
 

@@ -23,6 +23,7 @@ from legalops.accounts.models import Agency
 from legalops.accounts.roles import user_is_officer, user_is_reviewing_staff
 from legalops.api_errors import ERROR_RESPONSES
 from legalops.cases.models import LegalRequest, RequestDocument
+from legalops.cases.nondisclosure import nondisclosure_confirm
 from legalops.cases.review import (
     Decision,
     deadline_extend,
@@ -38,6 +39,7 @@ from legalops.cases.serializers import (
     DocumentUploadSerializer,
     ExtensionSerializer,
     HoldSerializer,
+    NondisclosureSerializer,
     ReasonSerializer,
     RequestAmendSerializer,
     RequestCreateSerializer,
@@ -319,6 +321,19 @@ class RequestExtensionView(_RequestAction):
         deadline_extend(request=legal_request, actor=request.user, **data)
 
 
+class RequestNondisclosureView(_RequestAction):
+    permission_classes = [IsReviewingStaff]
+    body = NondisclosureSerializer
+
+    @_action_schema("requests_nondisclosure", NondisclosureSerializer)
+    def post(self, request: Request, request_id: str) -> Response:
+        return super().post(request, request_id)
+
+    def act(self, request: Request, legal_request: LegalRequest, data: dict[str, Any]) -> None:
+        data.pop("_raw")
+        nondisclosure_confirm(request=legal_request, actor=request.user, **data)
+
+
 class RequestRenewView(_RequestAction):
     permission_classes = [IsOfficer]
 
@@ -344,6 +359,8 @@ class RequestDocumentsView(APIView):
         upload = request.FILES.get("file")
         if upload is None:
             raise ValidationError({"file": ["Attach the PDF in the multipart field 'file'."]})
+        fields = DocumentUploadSerializer(data=request.data)
+        fields.is_valid(raise_exception=True)
         if upload.size and upload.size > MAX_DOCUMENT_BYTES:
             return Response(
                 {"detail": f"The file is larger than {MAX_DOCUMENT_BYTES // 2**20} MB."},
@@ -355,6 +372,7 @@ class RequestDocumentsView(APIView):
                 uploader=request.user,
                 name=upload.name or "",
                 data=upload.read(),
+                supersedes=fields.validated_data["supersedes"],
             )
         except IntakeError as exc:
             raise _intake_error(exc) from exc

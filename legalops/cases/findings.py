@@ -11,6 +11,7 @@ from django.db import transaction
 from legalops.audit.services import audit_record
 from legalops.cases.models import (
     LegalRequest,
+    NondisclosureOrder,
     RequestDocument,
     RequestFinding,
     RequestIdentifier,
@@ -20,7 +21,14 @@ from legalops.cases.rules import RequestFacts, findings_evaluate
 
 def request_facts(*, request: LegalRequest) -> RequestFacts:
     # Query afresh: the instance may carry prefetched documents from before a change.
-    documents = list(RequestDocument.objects.filter(request=request).only("text"))
+    # A superseded document (replaced by a corrected one) no longer counts.
+    documents = list(
+        RequestDocument.objects.filter(request=request, superseded_by__isnull=True).only("text")
+    )
+    order = NondisclosureOrder.objects.filter(request=request).order_by("confirmed_at", "id").last()
+    # A confirmed order's term replaces what the agency asked for.
+    ndo_indefinite = order.indefinite if order else request.nondisclosure_indefinite
+    ndo_until = order.until if order else request.nondisclosure_until
     return RequestFacts(
         process_type=request.process_type,
         jurisdiction=request.jurisdiction,
@@ -37,9 +45,10 @@ def request_facts(*, request: LegalRequest) -> RequestFacts:
         document_texts=tuple(document.text for document in documents),
         contact_email=request.contact_email,
         renewal_count=request.renewal_count,
-        nondisclosure_indefinite=request.nondisclosure_indefinite,
+        nondisclosure_indefinite=ndo_indefinite,
         retention_days=settings.LOOKUPS_RETENTION_DAYS,
-        nondisclosure_until=request.nondisclosure_until,
+        nondisclosure_until=ndo_until,
+        nondisclosure_order_confirmed=order is not None,
     )
 
 

@@ -146,6 +146,12 @@ class RequestDocument(models.Model):
     text = models.TextField(blank=True, default="", help_text="Extracted text, for findings.")
     uploaded_at = models.DateTimeField(default=timezone.now)
     uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
+    # A document is never deleted (the record of what was served stays); one sent by
+    # mistake, a proposed order say, is superseded by its replacement and no longer
+    # counts for findings.
+    superseded_by = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="supersedes"
+    )
 
     class Meta:
         ordering = ["uploaded_at"]
@@ -288,3 +294,39 @@ class DeadlineExtension(models.Model):
 
     def __str__(self) -> str:
         return f"{self.request} due {self.due_at:%Y-%m-%d}"
+
+
+class NondisclosureOrder(models.Model):
+    """A reviewer's confirmation that an uploaded document is a 2705(b) order, and
+    its term as the order states it.
+
+    Only a confirmed order delays notice: the request's own ``nondisclosure_*``
+    fields are what the agency asks for, and a request or a cover letter asking for
+    silence is not an order. The latest confirmation governs (an extension of the
+    order is confirmed again, on its own document)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    request = models.ForeignKey(
+        LegalRequest, on_delete=models.CASCADE, related_name="nondisclosure_orders"
+    )
+    document = models.ForeignKey(RequestDocument, on_delete=models.PROTECT, related_name="+")
+    until = models.DateField(null=True, blank=True)
+    indefinite = models.BooleanField(default=False)
+    confirmed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
+    confirmed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["confirmed_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                name="nondisclosure_order_has_one_term",
+                condition=(
+                    models.Q(indefinite=True, until__isnull=True)
+                    | models.Q(indefinite=False, until__isnull=False)
+                ),
+            )
+        ]
+
+    def __str__(self) -> str:
+        term = "until further order" if self.indefinite else f"until {self.until}"
+        return f"{self.request} NDO {term}"

@@ -33,7 +33,7 @@ from django.db.models import TextChoices
 
 from legalops.cases.document_text import NO_SIGNATURE_REASON, not_issued_signs
 
-RULES_VERSION = "2026.12.1"
+RULES_VERSION = "2026.12.2"
 
 
 # --- 1. Vocabulary ------------------------------------------------------------------
@@ -596,6 +596,22 @@ RULES: tuple[Rule, ...] = (
         process_types=(ProcessType.PRESERVATION,),
     ),
     Rule(
+        code="nondisclosure_order_missing",
+        severity=W,
+        audience=AGENCY,
+        category=None,
+        title="Non-disclosure asked for, but no order on file",
+        message=(
+            "The request asks that the account holder not be notified ({ndo_asked}), "
+            "but no order under 18 U.S.C. 2705(b) has been uploaded and confirmed. A "
+            "request or a cover letter asking for silence is not an order: until a "
+            "signed 2705(b) order is uploaded and a reviewer confirms it, the provider's "
+            "notice policy applies and the account holder is told before disclosure."
+        ),
+        basis="18 U.S.C. 2705(b): only a court's order delays notice; an agency's request does not",
+        process_types=COMPULSORY,
+    ),
+    Rule(
         code="nondisclosure_indefinite",
         severity=W,
         audience=INTERNAL,
@@ -660,6 +676,9 @@ class RequestFacts:
     nondisclosure_indefinite: bool
     retention_days: int = RETENTION_DAYS_DEFAULT
     nondisclosure_until: date | None = None
+    # Whether a reviewer confirmed an uploaded 2705(b) order. When one is, the two
+    # nondisclosure facts above are the order's term; otherwise the agency's ask.
+    nondisclosure_order_confirmed: bool = False
 
     def __post_init__(self) -> None:
         def put(name: str, value: object) -> None:
@@ -970,6 +989,17 @@ def _preservation_renewed_twice(facts: RequestFacts) -> list[_Hit]:
     if facts.renewal_count <= PRESERVATION_RENEWALS_IN_STATUTE:
         return []
     return [(None, {"renewal_count": facts.renewal_count})]
+
+
+@_check("nondisclosure_order_missing")
+def _nondisclosure_order_missing(facts: RequestFacts) -> list[_Hit]:
+    if facts.nondisclosure_order_confirmed:
+        return []
+    if facts.nondisclosure_indefinite:
+        return [(None, {"ndo_asked": "until further order"})]
+    if facts.nondisclosure_until is not None:
+        return [(None, {"ndo_asked": f"until {facts.nondisclosure_until.isoformat()}"})]
+    return []
 
 
 @_check("nondisclosure_indefinite")

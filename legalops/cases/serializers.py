@@ -152,6 +152,10 @@ class FindingSerializer(serializers.Serializer):
 class NoticeSerializer(serializers.Serializer):
     state = serializers.CharField()
     until = serializers.DateField(allow_null=True)
+    order_document = serializers.UUIDField(
+        allow_null=True,
+        help_text="The uploaded 2705(b) order a reviewer confirmed, when one delays notice.",
+    )
 
 
 class MessageSerializer(serializers.Serializer):
@@ -175,6 +179,9 @@ class DocumentSerializer(serializers.Serializer):
     sha256 = serializers.CharField()
     size = serializers.IntegerField()
     uploaded_at = serializers.DateTimeField()
+    superseded_by = serializers.UUIDField(
+        allow_null=True, help_text="The document that replaced this one, if any."
+    )
 
 
 class HoldRefSerializer(serializers.Serializer):
@@ -271,6 +278,7 @@ class RequestSerializer(serializers.Serializer):
             "notice": {
                 "state": notice.state,
                 "until": notice.until.isoformat() if notice.until else None,
+                "order_document": str(notice.order_document) if notice.order_document else None,
             },
             "approvals": [
                 {"by": a.by.username, "at": utc_iso(a.at)}
@@ -286,6 +294,7 @@ class RequestSerializer(serializers.Serializer):
                     "sha256": d.sha256,
                     "size": d.size,
                     "uploaded_at": utc_iso(d.uploaded_at),
+                    "superseded_by": str(d.superseded_by_id) if d.superseded_by_id else None,
                 }
                 for d in instance.documents.all()
             ],
@@ -353,6 +362,13 @@ class ReasonSerializer(serializers.Serializer):
 
 class DocumentUploadSerializer(serializers.Serializer):
     file = serializers.FileField()
+    supersedes = serializers.UUIDField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="An earlier document of this request that this one replaces (it stays on "
+        "file, marked superseded, and no longer counts for findings).",
+    )
 
 
 class ScopeInSerializer(serializers.Serializer):
@@ -418,6 +434,18 @@ class RequestAmendSerializer(serializers.Serializer):
                 contact_phone=contact.get("phone", ""),
             )
         return data
+
+
+class NondisclosureSerializer(serializers.Serializer):
+    """A reviewer's confirmation of an uploaded 2705(b) order and its term."""
+
+    document = serializers.UUIDField(help_text="The uploaded order (one of `documents`).")
+    until = serializers.DateField(
+        required=False, allow_null=True, default=None, help_text="The day the order ends."
+    )
+    indefinite = serializers.BooleanField(
+        required=False, default=False, help_text='The order runs "until further order".'
+    )
 
 
 class ExtensionSerializer(serializers.Serializer):

@@ -8,6 +8,7 @@ import hashlib
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import BinaryIO
+from uuid import UUID
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
@@ -235,9 +236,17 @@ def hold_on_arrival(*, request: LegalRequest, actor: AbstractUser) -> Hold | Non
 
 
 def document_add(
-    *, request: LegalRequest, uploader: AbstractUser, name: str, data: bytes
+    *,
+    request: LegalRequest,
+    uploader: AbstractUser,
+    name: str,
+    data: bytes,
+    supersedes: UUID | None = None,
 ) -> RequestDocument:
-    """Attach a PDF (checked by content, at most 20 MB) and recompute findings."""
+    """Attach a PDF (checked by content, at most 20 MB) and recompute findings.
+
+    ``supersedes`` names an earlier document of the request this one replaces (a
+    proposed order sent by mistake, say): it stays on file but no longer counts."""
     if len(data) > MAX_DOCUMENT_BYTES:
         raise IntakeError({"file": [f"the file is larger than {MAX_DOCUMENT_BYTES // 2**20} MB"]})
     if not data:
@@ -256,8 +265,11 @@ def document_add(
             uploaded_by=uploader,
         )
         # The stored name is ours, never the uploader's: no path tricks, no collisions.
+        replaced = _document_to_supersede(request=request, document_id=supersedes)
         document.file.save(f"{document.id}.pdf", ContentFile(data), save=False)
         document.save()
+        if replaced is not None:
+            RequestDocument.objects.filter(pk=replaced.pk).update(superseded_by=document)
         audit_record(
             actor=uploader,
             action="document.added",
@@ -267,10 +279,27 @@ def document_add(
                 "name": safe_name,
                 "sha256": digest,
                 "size": len(data),
+                "supersedes": str(replaced.id) if replaced else None,
             },
         )
         findings_refresh(request=request, actor=uploader)
     return document
+
+
+def _document_to_supersede(
+    *, request: LegalRequest, document_id: UUID | None
+) -> RequestDocument | None:
+    if document_id is None:
+        return None
+    # Locked, so two replacements of one document cannot both win.
+    replaced = (
+        RequestDocument.objects.select_for_update().filter(pk=document_id, request=request).first()
+    )
+    if replaced is None:
+        raise IntakeError({"supersedes": ["Name one of this request's own documents."]})
+    if replaced.superseded_by_id is not None:
+        raise IntakeError({"supersedes": ["That document was already replaced."]})
+    return replaced
 
 
 def document_open(*, document: RequestDocument, actor: AbstractUser) -> BinaryIO:

@@ -35,6 +35,11 @@ urlpatterns = [
         api.RequestExtensionView.as_view(),
         name="request-extension",
     ),
+    path(
+        "requests/<uuid:request_id>/nondisclosure/",
+        api.RequestNondisclosureView.as_view(),
+        name="request-nondisclosure",
+    ),
     path("agencies/", api.AgencyListView.as_view(), name="agencies"),
     path("holds/", api.HoldListView.as_view(), name="holds"),
     path("holds/<uuid:hold_id>/release/", api.HoldReleaseView.as_view(), name="hold-release"),

@@ -4,6 +4,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
+from legalops.audit.models import AuditEvent
 from legalops.cases.models import LegalRequest, Status
 from legalops.cases.services import preservations_expire
 from lookups.ingest import logs_ingest
@@ -131,6 +132,60 @@ def test_proposed_order_is_flagged(cast: Cast) -> None:
     body = _upload(client, created["id"], PROPOSED_ORDER).json()
     flagged = [f for f in body["findings"] if f["code"] == "document_not_issued"]
     assert flagged and flagged[0]["severity"] == "error"
+
+
+def test_a_proposed_order_sent_by_mistake_is_superseded_by_the_signed_one(cast: Cast) -> None:
+    client = cast.officer_a.client()
+    created = client.post("/api/v1/requests/", court_order(), format="json").json()
+    proposed = _upload(client, created["id"], PROPOSED_ORDER, "proposed.pdf").json()
+    proposed_id = proposed["documents"][0]["id"]
+    # Adding the signed order beside it leaves the error: the proposed one still counts.
+    beside = _upload(client, created["id"], SIGNED_ORDER).json()
+    assert "document_not_issued" in {f["code"] for f in beside["findings"]}
+    replaced = client.post(
+        f"/api/v1/requests/{created['id']}/documents/",
+        {
+            "file": SimpleUploadedFile("signed.pdf", SIGNED_ORDER, content_type="application/pdf"),
+            "supersedes": proposed_id,
+        },
+        format="multipart",
+    )
+    assert replaced.status_code == 201, replaced.json()
+    body = replaced.json()
+    assert "document_not_issued" not in {f["code"] for f in body["findings"]}
+    by_id = {d["id"]: d for d in body["documents"]}
+    (signed_id,) = [i for i, d in by_id.items() if d["name"] == "signed.pdf"]
+    assert by_id[proposed_id]["superseded_by"] == signed_id  # kept on file, marked
+    assert by_id[signed_id]["superseded_by"] is None
+    event = AuditEvent.objects.filter(action="document.added").order_by("seq").last()
+    assert event is not None and event.details["supersedes"] == proposed_id
+
+
+def test_a_document_is_superseded_once_and_only_by_its_own_request(cast: Cast) -> None:
+    client = cast.officer_a.client()
+    first = client.post("/api/v1/requests/", court_order(), format="json").json()
+    other = client.post("/api/v1/requests/", court_order(), format="json").json()
+    old_id = _upload(client, first["id"], PROPOSED_ORDER).json()["documents"][0]["id"]
+
+    def replace(request_id: str, supersedes: str):  # type: ignore[no-untyped-def]
+        return client.post(
+            f"/api/v1/requests/{request_id}/documents/",
+            {
+                "file": SimpleUploadedFile("new.pdf", SIGNED_ORDER, content_type="application/pdf"),
+                "supersedes": supersedes,
+            },
+            format="multipart",
+        )
+
+    elsewhere = replace(other["id"], old_id)
+    assert elsewhere.status_code == 400 and "supersedes" in elsewhere.json()
+    assert replace(first["id"], "not-a-uuid").status_code == 400
+    assert replace(first["id"], old_id).status_code == 201
+    again = replace(first["id"], old_id)
+    assert again.status_code == 400 and "already replaced" in str(again.json())
+    # Nothing half-stored: the refused uploads added no document.
+    assert len(client.get(f"/api/v1/requests/{first['id']}/").json()["documents"]) == 2
+    assert len(client.get(f"/api/v1/requests/{other['id']}/").json()["documents"]) == 0
 
 
 @pytest.mark.parametrize(

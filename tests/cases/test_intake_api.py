@@ -21,7 +21,8 @@ def test_officer_files_a_court_order_and_gets_it_back_normalized(cast: Cast) -> 
         {"raw": "+1 (415) 555-0100", "normalized": "+14155550100", "kind": "phone"},
         {"raw": "Target@Example.com", "normalized": "target@example.com", "kind": "email"},
     ]
-    assert body["notice"]["state"] == "delayed_until"
+    # It asks for an NDO; only a confirmed 2705(b) order delays notice (test_nondisclosure).
+    assert body["notice"]["state"] == "notify_before_disclosure"
     assert body["due_at"].endswith("Z")
     assert body["overdue"] is False
     assert body["hold"] is not None

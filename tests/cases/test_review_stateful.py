@@ -871,6 +871,7 @@ class ReviewMachine(RuleBasedStateMachine):
                 "claim",
                 "verification",
                 "extension",
+                "nondisclosure",
             )
         ),
     )
@@ -1001,6 +1002,11 @@ def _extension_body() -> dict[str, Any]:
     }
 
 
+def _nondisclosure_body() -> dict[str, Any]:
+    # The matrix puts the request's own document in; elsewhere an unknown one is fine.
+    return {"document": RANDOM_ID, "until": "2099-01-01"}
+
+
 def _answer_body() -> dict[str, Any]:
     return {"answer": "The order names both identifiers."}
 
@@ -1020,8 +1026,9 @@ PROBES = {
     "claim": ("post", "claim/", _no_body),
     "verification": ("post", "verification/", _verification_body),
     "extension": ("post", "extension/", _extension_body),
+    "nondisclosure": ("post", "nondisclosure/", _nondisclosure_body),
 }
-STAFF_ONLY = frozenset({"review", "claim", "verification", "extension"})
+STAFF_ONLY = frozenset({"review", "claim", "verification", "extension", "nondisclosure"})
 
 
 @pytest.fixture
@@ -1090,6 +1097,11 @@ MATRIX = {
         {"own": 403, "other": 403, "anonymous": 401, "staff": 200},
     ),
     "extension": ("court_order", None, {"own": 403, "other": 403, "anonymous": 401, "staff": 200}),
+    "nondisclosure": (
+        "court_order",
+        None,
+        {"own": 403, "other": 403, "anonymous": 401, "staff": 200},
+    ),
     "withdraw": ("court_order", None, {"own": 200, "other": 404, "anonymous": 401, "staff": 403}),
     "patch": ("court_order", "ask", {"own": 200, "other": 404, "anonymous": 401, "staff": 403}),
     "renew": ("preservation", None, {"own": 200, "other": 404, "anonymous": 401, "staff": 403}),
@@ -1111,7 +1123,14 @@ def test_tenancy_matrix(cast: Cast, quiet_intake: None, endpoint: str, who: str)
     documents = before.documents.count()
     head = AuditTail()
 
-    method, suffix, body = PROBES[endpoint]
+    method, suffix, make_body = PROBES[endpoint]
+    body = make_body
+    if endpoint == "nondisclosure":
+        document = str(before.documents.get().id)
+
+        def body() -> dict[str, Any]:
+            return {**make_body(), "document": document}
+
     response = api(_client(cast, who), method, path + suffix, body())
     assert response.status_code == expected[who], response.json()
 

@@ -511,8 +511,30 @@ def test_indefinite_and_long_nondisclosure_orders_are_flagged_internally() -> No
         "nondisclosure_over_one_year",
     )
     assert "after the order's issue on 2026-11-20" in long.message
-    one_year = clean(nondisclosure_until=date(2027, 11, 20))
+    one_year = clean(nondisclosure_until=date(2027, 11, 20), nondisclosure_order_confirmed=True)
     assert findings_evaluate(facts=one_year) == []
+
+
+def test_an_ask_for_silence_without_a_confirmed_order_tells_the_agency_notice_applies() -> None:
+    asked = only(
+        findings_evaluate(facts=clean(nondisclosure_until=date(2027, 3, 1))),
+        "nondisclosure_order_missing",
+    )
+    assert asked.audience == Audience.AGENCY and asked.severity == "warning"
+    assert "(until 2027-03-01)" in asked.message and "not an order" in asked.message
+    forever = only(
+        findings_evaluate(facts=clean(nondisclosure_indefinite=True)),
+        "nondisclosure_order_missing",
+    )
+    assert "(until further order)" in forever.message
+    confirmed = clean(nondisclosure_until=date(2027, 3, 1), nondisclosure_order_confirmed=True)
+    assert findings_evaluate(facts=confirmed) == []
+    # Nothing asked, nothing to say; and never for process that has no notice to delay.
+    assert findings_evaluate(facts=clean()) == []
+    emergency = clean(
+        process_type=ProcessType.EMERGENCY, nondisclosure_until=date(2027, 3, 1), has_document=False
+    )
+    assert "nondisclosure_order_missing" not in [f.code for f in findings_evaluate(facts=emergency)]
 
 
 @pytest.mark.parametrize(
@@ -618,6 +640,7 @@ TRIGGERS: dict[str, RequestFacts] = {
     ),
     "not_held_here": clean(data_categories=(Category.SUBSCRIBER_INFO,)),
     "preservation_renewed_twice": clean(process_type=ProcessType.PRESERVATION, renewal_count=3),
+    "nondisclosure_order_missing": clean(nondisclosure_until=date(2027, 3, 1)),
     "nondisclosure_indefinite": clean(nondisclosure_indefinite=True),
     "nondisclosure_over_one_year": clean(nondisclosure_until=date(2028, 1, 1)),
 }
@@ -667,6 +690,7 @@ EXPECTED = {
     "no_content_held": ("warning", "agency", "content"),
     "not_held_here": ("warning", "agency", "subscriber_info"),
     "preservation_renewed_twice": ("warning", "internal", None),
+    "nondisclosure_order_missing": ("warning", "agency", None),
     "nondisclosure_indefinite": ("warning", "internal", None),
 }
 

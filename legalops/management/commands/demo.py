@@ -3,8 +3,11 @@
 Migrates, generates a month of realistic query logs, ingests them (twice, to show
 idempotency), answers scope queries for a few identifiers written the way legal
 process writes them, applies retention with a hold in place, then has an agency
-file a court order and a preservation through the REST API and verifies the
-audit chain.
+file a court order and a preservation through the REST API, has two reviewers
+approve the order and a custodian release its package, and verifies the audit
+chain. Then, unless --no-serve, it leaves a second order waiting for review and
+serves the staff UI on http://127.0.0.1:8000/ until Ctrl-C, printing the demo
+staff's sign-ins.
 """
 
 import hashlib
@@ -40,6 +43,13 @@ DEMO_SEED = 7
 DEMO_AGENCY = "FBI San Francisco Field Office (demo)"
 DEMO_OFFICER = "j.blake@fbi.example.gov"
 PACIFIC = ZoneInfo("America/Los_Angeles")
+DEMO_ADDRESS = "http://127.0.0.1:8000/"
+# The demo staff's sign-ins for the served UI: demo accounts on demo data only.
+DEMO_PASSWORDS = {
+    "demo-reviewer-1": "demo reviewer one",
+    "demo-reviewer-2": "demo reviewer two",
+    "demo-custodian": "demo custodian",
+}
 
 
 def _as_legal_process_writes_it(handle: str) -> str:
@@ -147,15 +157,36 @@ class Command(BaseCommand):
         hold_release(hold=hold, reason="demo over")
         self.say("   (run the demo again to restore the purged rows: ingest is idempotent)")
 
-        self._intake(picks=picks, end=end)
+        api, order = self._intake(picks=picks, end=end)
 
         if options["no_serve"]:
             self.say("== done")
             return
-        self.say("== serving the API on http://127.0.0.1:8000/ (schema at /api/schema/)")
-        call_command("runserver", "127.0.0.1:8000", use_reloader=False)
+        self._serve(api=api, order=order)
 
-    def _intake(self, *, picks: list[str], end: datetime) -> None:
+    def _serve(self, *, api: Client, order: dict[str, object]) -> None:
+        """Leave one order waiting for review, give the demo staff known passwords,
+        and serve the staff UI until Ctrl-C."""
+        waiting = {**order, "reference": f"{order['reference']}-B", "direction": "outgoing"}
+        created = api.post("/api/v1/requests/", waiting, content_type="application/json").json()
+        pdf = _signed_order_pdf(reference=str(waiting["reference"]), issued=str(order["issued_on"]))
+        upload = SimpleUploadedFile("signed-order.pdf", pdf, content_type="application/pdf")
+        api.post(f"/api/v1/requests/{created['id']}/documents/", {"file": upload})
+        self.say(f"== 10. {created['number']} waits for review in the staff UI")
+        self.say(f"== serving the staff UI on {DEMO_ADDRESS} (Ctrl-C stops it)")
+        for username, password in DEMO_PASSWORDS.items():
+            user = get_user_model().objects.get(username=username)
+            # Known passwords for the demo's own accounts only, printed here and nowhere else.
+            user.set_password(password)
+            user.save(update_fields=["password"])
+            role = "custodian" if username.endswith("custodian") else "reviewer"
+            self.say(f"   sign in as {username:16} password {password!r}  ({role})")
+        self.say(f"   API schema: {DEMO_ADDRESS}api/docs/")
+        call_command(
+            "runserver", DEMO_ADDRESS.removeprefix("http://").rstrip("/"), use_reloader=False
+        )
+
+    def _intake(self, *, picks: list[str], end: datetime) -> tuple[Client, dict[str, object]]:
         self.say("== 6. an agency files legal process through the REST API")
         agency = Agency.objects.filter(name=DEMO_AGENCY).first()
         if agency is None:
@@ -219,16 +250,19 @@ class Command(BaseCommand):
             f"== 9. audit chain: {'intact' if verification.ok else 'BROKEN'}, "
             f"{verification.checked} entries"
         )
+        return api, order
 
     def _disclose(self, *, api: Client, request_id: str) -> None:
         self.say("== 7. two reviewers approve; the job builds and verifies the package")
         reviewers = []
-        for name in ("demo-reviewer-1", "demo-reviewer-2", "demo-custodian"):
+        for name in DEMO_PASSWORDS:
             role = Role.CUSTODIAN if name.endswith("custodian") else Role.REVIEWER
             user = get_user_model().objects.filter(username=name).first()
             if user is None:
                 user, _ = staff_create(username=name, role=role)
-                user.first_name, user.last_name = name.split("-")[-1].title(), "(demo)"
+                # "Reviewer 1 (demo)": the name a certificate and the UI print.
+                user.first_name = " ".join(part.title() for part in name.split("-")[1:])
+                user.last_name = "(demo)"
                 user.save()
             reviewers.append(Client(HTTP_AUTHORIZATION=f"Token {token_issue(user=user).key}"))
         for index, staff in enumerate(reviewers[:2], start=1):

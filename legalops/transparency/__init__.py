@@ -1,0 +1,1 @@
+"""The transparency report: how much legal process arrived and how it ended."""
