@@ -8,6 +8,7 @@ records' page count is known (:func:`.record_lines.records_pages`), so every par
 be given its first page number and the total before any of them is rendered.
 """
 
+import contextlib
 import json
 import os
 import subprocess
@@ -169,8 +170,14 @@ def _spawn(part: PartJob, workdir: Path) -> _Running:
         },
     )
     assert process.stdin is not None
-    process.stdin.write(json.dumps(part.job).encode())
-    process.stdin.close()
+    try:
+        process.stdin.write(json.dumps(part.job).encode())
+        process.stdin.close()
+    except BrokenPipeError:
+        # The part died before reading its job (killed as it started): its exit
+        # status, read by _outcome, says why.
+        with contextlib.suppress(BrokenPipeError):
+            process.stdin.close()
     return _Running(part, process, stderr, stdout)
 
 
