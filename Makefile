@@ -11,7 +11,7 @@ SYSTEM_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b libharfbuzz-su
 BROWSER_PACKAGES := chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test install system-deps static browser-deps lint format bench clean
+.PHONY: demo test install system-deps static browser-deps lint format bench bench-packages clean
 
 # The whole flow, then the staff UI on http://127.0.0.1:8000 until Ctrl-C
 # (`manage.py demo --no-serve` stops after the package instead).
@@ -67,6 +67,12 @@ format: install
 
 bench: install
 	DEBUG=1 $(BIN)/python benchmarks/lookups_bench.py
+
+# Package generation at 1k, 10k and 100k rows beside a WeasyPrint <table> and ReportLab
+# (the "bench" extra, installed here only). About 5 minutes on a quiet 2-core machine.
+bench-packages: install
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev,bench]'
+	DEBUG=1 $(BIN)/python benchmarks/packages_bench.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .hypothesis

@@ -5,7 +5,7 @@ import csv
 import hashlib
 import io
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -92,8 +92,18 @@ def row_values(entry: QueryLogEntry, number: int, columns: list[str]) -> dict[st
     return {"row": str(number), **values}
 
 
-def extract_write(*, scope: Scope, region: str, path: Path) -> Extract:
-    """Stream the scope's rows into a CSV at ``path``; memory holds one row at a time."""
+def extract_write(
+    *,
+    scope: Scope,
+    region: str,
+    path: Path,
+    on_row: Callable[[dict[str, str]], None] | None = None,
+) -> Extract:
+    """Stream the scope's rows into a CSV at ``path``; memory holds one row at a time.
+
+    ``on_row`` receives each CSV row as written, so the printed records come from
+    the same single pass (and snapshot) as the CSV and the verifier's count.
+    """
     columns = csv_columns(scope.fields, scope.direction)
     identifiers = set(scope.identifiers)
     tally: Counter[str] = Counter()
@@ -104,10 +114,15 @@ def extract_write(*, scope: Scope, region: str, path: Path) -> Extract:
         writer.writeheader()
         for entry in rows_stream(scope=scope, region=region):
             count += 1
-            writer.writerow(row_values(entry, count, columns))
+            values = row_values(entry, count, columns)
+            writer.writerow(values)
+            if on_row is not None:
+                on_row(values)
             for side in {entry.source, entry.target} & identifiers:
                 tally[side] += 1
-    digest.update(path.read_bytes())
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
     return Extract(path=path, sha256=digest.hexdigest(), rows=count, per_identifier=tally)
 
 

@@ -27,7 +27,7 @@ import contextlib
 import hashlib
 import os
 import tempfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
@@ -38,12 +38,14 @@ from django.conf import settings
 from django.template import Context, Engine
 from weasyprint.urls import FatalURLFetchingError
 
+from legalops.disclosures.chunks import PartJob, RenderFailed, RowOrderError, RowSpool, parts_run
 from legalops.disclosures.fetcher import ASSETS_BASE_URL, AssetOnlyFetcher, RenderRefused
+from legalops.disclosures.record_lines import records_pages
 
 __all__ = [
     "ALLOWED_FIELDS",
     "LETTER_TEMPLATES",
-    "PACKAGE_TEMPLATE",
+    "PACKAGE_TEMPLATES",
     "AuthenticationContact",
     "Category",
     "Certificate",
@@ -62,7 +64,14 @@ __all__ = [
     "package_pdf_render",
 ]
 
-PACKAGE_TEMPLATE = "pdf/package.html"
+# The package is rendered in parts and merged (see package_pdf_render).
+PACKAGE_TEMPLATES = {
+    "front": "pdf/package_front.html",
+    "records": "pdf/package_records.html",
+    "back": "pdf/package_back.html",
+}
+# Also read by the part processes, which run without the project's settings.
+TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates"
 LETTER_TEMPLATES = ("pdf/no_records.html", "pdf/preservation_ack.html")
 ATTACHMENT_NAME = "records.csv"
 
@@ -261,7 +270,7 @@ def _engine() -> Engine:
     # project settings say, no app directory can shadow pdf/ templates, and no context
     # processor leaks request/user objects into a document.
     return Engine(
-        dirs=[str(Path(settings.BASE_DIR) / "templates")],
+        dirs=[str(TEMPLATES_DIR)],
         app_dirs=False,
         autoescape=True,
         debug=False,
@@ -284,16 +293,6 @@ def _provider_name(context: Mapping[str, Any]) -> str:
 # --------------------------------------------------------------------------- rows
 
 
-def _parse_utc(value: str, n: int) -> datetime:
-    try:
-        parsed = datetime.fromisoformat(value)
-    except (TypeError, ValueError) as exc:
-        raise RenderInputError(f"row {n}: unparseable utc time {value!r}") from exc
-    if parsed.tzinfo is None:
-        raise RenderInputError(f"row {n}: utc time {value!r} has no offset")
-    return parsed
-
-
 def _columns(context: Mapping[str, Any]) -> list[dict[str, str]]:
     fields = list(context["fields"])
     unknown = [f for f in fields if f not in ALLOWED_FIELDS]
@@ -313,46 +312,6 @@ def _columns(context: Mapping[str, Any]) -> list[dict[str, str]]:
     return columns
 
 
-def _cell(key: str, row: Mapping[str, Any]) -> list[str]:
-    """The printed lines of one cell (values as given; None prints as blank)."""
-    if key == "occurred_at":
-        return [str(row.get("utc") or ""), str(row.get("local") or "")]
-    value = row.get(key)
-    if value is None:
-        return [""]
-    if key == "target_reachable":
-        return ["yes" if value else "no"]
-    return [str(value)]
-
-
-def _printed_rows(
-    rows: Iterable[Mapping[str, Any]], columns: list[dict[str, str]]
-) -> list[dict[str, Any]]:
-    """Project rows onto the printed columns, checking number and time order.
-
-    The certificate says the pages show the CSV's rows in order; a gap, a repeat or
-    an out-of-order row means the caller's stream is wrong, so fail rather than print.
-    """
-    printed: list[dict[str, Any]] = []
-    previous: datetime | None = None
-    for expected_n, row in enumerate(rows, start=1):
-        n = row.get("n")
-        if n != expected_n:
-            raise RenderInputError(f"row numbers must run 1..N: got {n!r} at {expected_n}")
-        when = _parse_utc(row.get("utc", ""), expected_n)
-        if previous is not None and when < previous:
-            raise RenderInputError(f"row {expected_n} is earlier than row {expected_n - 1}")
-        previous = when
-        printed.append(
-            {
-                "n": expected_n,
-                "third_party": bool(row.get("third_party")),
-                "cells": [_cell(col["key"], row) for col in columns],
-            }
-        )
-    return printed
-
-
 def _require(context: Mapping[str, Any], keys: Iterable[str], what: str) -> None:
     missing = [k for k in keys if k not in context]
     if missing:
@@ -360,6 +319,36 @@ def _require(context: Mapping[str, Any], keys: Iterable[str], what: str) -> None
 
 
 # --------------------------------------------------------------------------- PDF
+
+
+def _laid_out(html: str, fetcher: AssetOnlyFetcher) -> weasyprint.Document:
+    """Lay out ``html`` with the asset-only fetcher; any refused fetch fails it."""
+    try:
+        document = weasyprint.HTML(
+            string=html, base_url=ASSETS_BASE_URL, url_fetcher=fetcher
+        ).render()
+    except FatalURLFetchingError as exc:
+        raise _refusal(exc, fetcher) from None
+    if fetcher.refused:
+        raise RenderRefused(fetcher.refused[0])
+    if document.metadata.attachments:
+        # Only records.csv may be embedded. Our templates make no rel=attachment
+        # links, so refuse before WeasyPrint would fetch one.
+        raise RenderRefused('<link rel="attachment">', "the document declares its own attachment")
+    return document
+
+
+def _refusal(exc: FatalURLFetchingError, fetcher: AssetOnlyFetcher) -> RenderRefused:
+    # fail_on_errors wraps our RenderRefused; surface it as a normal exception.
+    cause = exc.__cause__
+    if isinstance(cause, RenderRefused):
+        return RenderRefused(cause.url, cause.reason)
+    return RenderRefused(fetcher.refused[0] if fetcher.refused else str(exc))
+
+
+def _layout_pages(html: str) -> int:
+    """How many pages ``html`` lays out on (nothing is written)."""
+    return len(_laid_out(html, AssetOnlyFetcher()).pages)
 
 
 def _write_pdf(
@@ -380,37 +369,23 @@ def _write_pdf(
     os.close(fd)
     tmp = Path(tmp_name)
     try:
+        document = _laid_out(html, fetcher)
+        attachments = []
+        if attachment is not None:
+            data, description = attachment
+            attachments.append(
+                weasyprint.Attachment(
+                    string=data,
+                    name=ATTACHMENT_NAME,
+                    description=description,
+                    relationship="Data",
+                    url_fetcher=fetcher,
+                )
+            )
         try:
-            document = weasyprint.HTML(
-                string=html, base_url=ASSETS_BASE_URL, url_fetcher=fetcher
-            ).render()
-            if fetcher.refused:
-                raise RenderRefused(fetcher.refused[0])
-            if document.metadata.attachments:
-                # Only records.csv may be embedded. Our templates make no
-                # rel=attachment links, so refuse before WeasyPrint would fetch one.
-                raise RenderRefused(
-                    '<link rel="attachment">', "the document declares its own attachment"
-                )
-            attachments = []
-            if attachment is not None:
-                data, description = attachment
-                attachments.append(
-                    weasyprint.Attachment(
-                        string=data,
-                        name=ATTACHMENT_NAME,
-                        description=description,
-                        relationship="Data",
-                        url_fetcher=fetcher,
-                    )
-                )
             document.write_pdf(tmp, attachments=attachments)
         except FatalURLFetchingError as exc:
-            # fail_on_errors wraps our RenderRefused; surface it as a normal exception.
-            cause = exc.__cause__
-            if isinstance(cause, RenderRefused):
-                raise RenderRefused(cause.url, cause.reason) from None
-            raise RenderRefused(fetcher.refused[0] if fetcher.refused else str(exc)) from exc
+            raise _refusal(exc, fetcher) from None
         # Some WeasyPrint paths (drawing SVG) swallow even fatal errors: check again.
         if fetcher.refused:
             raise RenderRefused(fetcher.refused[0])
@@ -421,12 +396,21 @@ def _write_pdf(
     return len(document.pages)
 
 
+def _file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 def package_pdf_render(
     *,
     context: PackageContext | Mapping[str, Any],
-    rows: Iterable[RecordRow | Mapping[str, Any]],
+    rows: Iterable[RecordRow | Mapping[str, Any]] | RowSpool,
     csv_path: Path,
     out_path: Path,
+    on_progress: Callable[[float], None] | None = None,
 ) -> int:
     """Render the disclosure package to ``out_path`` and return its page count.
 
@@ -435,15 +419,20 @@ def package_pdf_render(
     ``<bates_prefix>-000001`` (continuous from the first page) and "Page X of Y".
     The CSV at ``csv_path`` is embedded as ``records.csv``, the only embedded file.
 
+    ``rows`` is any iterable of rows (spooled to disk here, one row in memory at a
+    time) or a :class:`~.chunks.RowSpool` the caller filled while streaming. The
+    records are rendered in parts by separate processes, at most two at once, and
+    merged; ``on_progress`` is called with the fraction of parts done (0..1).
+
     Raises :class:`RenderInputError` if rows are not numbered 1..N in time order, if
     N differs from ``row_count`` or ``certificate.row_count``, or if the CSV's SHA-256
     differs from ``certificate.csv_sha256``; :class:`RenderRefused` on any fetch that
-    is not one of our print assets.
+    is not one of our print assets; :class:`~.chunks.RenderFailed` if a part process
+    fails. Nothing is written to ``out_path`` in any of these cases.
     """
     _require(context, _PACKAGE_KEYS, "package")
     _require(context["certificate"], Certificate.__required_keys__, "certificate")
-    csv_bytes = Path(csv_path).read_bytes()
-    digest = hashlib.sha256(csv_bytes).hexdigest()
+    digest = _file_sha256(csv_path)
     if digest != str(context["certificate"]["csv_sha256"]).lower():
         # The certificate swears to this hash; it must be the file we embed.
         raise RenderInputError(
@@ -451,30 +440,141 @@ def package_pdf_render(
             f"does not match {csv_path} ({digest})"
         )
     columns = _columns(context)
-    printed = _printed_rows(rows, columns)
-    counts = {len(printed), context["row_count"], context["certificate"]["row_count"]}
-    if len(counts) != 1:
-        raise RenderInputError(
-            f"row counts disagree: {len(printed)} rows given, row_count="
-            f"{context['row_count']}, certificate.row_count="
-            f"{context['certificate']['row_count']}"
+    out_path = Path(out_path)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".parts-", dir=out_path.parent) as tmp:
+        workdir = Path(tmp)
+        spool = rows if isinstance(rows, RowSpool) else _spooled(rows, workdir / "rows")
+        if not spool.closed:
+            raise RenderInputError("the row spool must be closed before rendering")
+        counts = {spool.count, context["row_count"], context["certificate"]["row_count"]}
+        if len(counts) != 1:
+            raise RenderInputError(
+                f"row counts disagree: {spool.count} rows given, row_count="
+                f"{context['row_count']}, certificate.row_count="
+                f"{context['certificate']['row_count']}"
+            )
+        has_third_party = context["direction"] in ("incoming", "both") or spool.third_party
+        shared = {
+            **context,
+            "provider_name": _provider_name(context),
+            "columns": columns,
+            # notes about a field appear only when that field is produced
+            "printed_fields": {field: field in context["fields"] for field in ALLOWED_FIELDS},
+            "has_third_party_column": has_third_party,
+        }
+        # Pages are counted before anything is written: the cover letter and the
+        # notes with the certificate by laying them out here (a few pages, and the
+        # page numbers in the margins do not change the layout), the records from
+        # the row count alone (fixed rows per page).
+        probe = {**shared, "first_page": 1, "total_pages": 0}
+        front = _layout_pages(_render_html(PACKAGE_TEMPLATES["front"], probe))
+        back = _layout_pages(_render_html(PACKAGE_TEMPLATES["back"], probe))
+        records = records_pages(spool.count)
+        total = front + records + back
+        layout = {
+            "fields": list(context["fields"]),
+            "tz_label": context["range"]["tz_label"],
+            "row_count": spool.count,
+            "has_third_party": has_third_party,
+        }
+        parts: list[PartJob] = []
+        first_page, first_row = front + 1, 1
+        for index, segments in enumerate(spool.parts() or [[_empty_segment(workdir)]]):
+            rows_in_part = sum(_lines(path) for path in segments)
+            parts.append(
+                PartJob(
+                    name=f"records-{index:04d}",
+                    job={
+                        "kind": "records",
+                        "rows": [str(path) for path in segments],
+                        "out": str(workdir / f"records-{index:04d}.pdf"),
+                        "first_page": first_page,
+                        "first_row": first_row,
+                        "total_pages": total,
+                        "layout": layout,
+                        "request_number": context["request"]["number"],
+                        "bates_prefix": context["bates_prefix"],
+                    },
+                )
+            )
+            first_page += records_pages(rows_in_part)
+            first_row += rows_in_part
+        description = (
+            f"Records produced for request {context['request']['number']}; SHA-256 {digest}"
         )
-    has_third_party = context["direction"] in ("incoming", "both") or any(
-        r["third_party"] for r in printed
-    )
-    template_context = {
-        **context,
-        "provider_name": _provider_name(context),
-        "columns": columns,
-        # notes about a field appear only when that field is produced
-        "printed_fields": {field: field in context["fields"] for field in ALLOWED_FIELDS},
-        "printed_rows": printed,
-        "has_third_party_column": has_third_party,
-        "column_span": 1 + len(columns) + (1 if has_third_party else 0),
-    }
-    html = _render_html(PACKAGE_TEMPLATE, template_context)
-    description = f"Records produced for request {context['request']['number']}; SHA-256 {digest}"
-    return _write_pdf(html, Path(out_path), attachment=(csv_bytes, description))
+        documents = [
+            {
+                "template": PACKAGE_TEMPLATES[name],
+                "context": {**shared, "first_page": start, "total_pages": total},
+                "out": str(workdir / f"{name}.pdf"),
+                "attachment": attachment,
+            }
+            for name, start, attachment in (
+                ("front", 1, {"path": str(csv_path), "description": description}),
+                ("back", front + records + 1, None),
+            )
+        ]
+        # The records parts are the long ones: they start first, and the short
+        # documents fill in behind them.
+        parts.append(PartJob(name="documents", job={"kind": "documents", "documents": documents}))
+        done: list[str] = []
+
+        def progress(part: PartJob, pages: int) -> None:
+            done.append(part.name)
+            if on_progress is not None:
+                on_progress(len(done) / len(parts))
+
+        pages = parts_run(parts, workdir=workdir, on_done=progress)
+        if pages["documents"] != front + back:
+            raise RenderFailed(
+                f"the cover letter, notes and certificate have {pages['documents']} pages, "
+                f"{front + back} expected"
+            )
+        merged = parts_run(
+            [
+                PartJob(
+                    name="merge",
+                    job={
+                        "kind": "merge",
+                        "parts": [
+                            documents[0]["out"],
+                            *(part.job["out"] for part in parts[:-1]),
+                            documents[1]["out"],
+                        ],
+                        "out": str(out_path),
+                        "pages": total,
+                    },
+                )
+            ],
+            workdir=workdir,
+            parallel=1,
+        )
+    return merged["merge"]
+
+
+def _spooled(rows: Iterable[Mapping[str, Any]], directory: Path) -> RowSpool:
+    spool = RowSpool(directory)
+    try:
+        for row in rows:
+            spool.add(row)
+    except RowOrderError as exc:
+        raise RenderInputError(str(exc)) from None
+    finally:
+        spool.close()
+    return spool
+
+
+def _empty_segment(workdir: Path) -> Path:
+    """The records part of a package without rows: one page saying "No rows."."""
+    path = workdir / "no-rows.jsonl"
+    path.touch()
+    return path
+
+
+def _lines(path: Path) -> int:
+    with path.open("rb") as handle:
+        return sum(1 for _ in handle)
 
 
 def letter_pdf_render(

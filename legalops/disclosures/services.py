@@ -34,6 +34,7 @@ from legalops.audit.services import audit_record
 from legalops.cases.models import LegalRequest, Outcome, Status
 from legalops.cases.scope import Scope
 from legalops.cases.workflow import transition
+from legalops.disclosures.chunks import RenderFailed, RowOrderError, RowSpool
 from legalops.disclosures.context import (
     acknowledgement_context,
     display_row,
@@ -42,9 +43,9 @@ from legalops.disclosures.context import (
 )
 from legalops.disclosures.fetcher import RenderRefused
 from legalops.disclosures.models import Package, PackageKind, PackageStatus
-from legalops.disclosures.records import csv_rows, extract_write
+from legalops.disclosures.records import extract_write
 from legalops.disclosures.render import RenderInputError, letter_pdf_render, package_pdf_render
-from legalops.disclosures.verify import package_verify
+from legalops.disclosures.verify_isolated import package_verify_isolated
 from lookups.selectors import count_in_scope
 
 logger = logging.getLogger(__name__)
@@ -167,18 +168,33 @@ def _render(
     """Extract and render; returns (pdf, rows, pages, csv sha256) and the expected count."""
     region = request.agency.country
     csv_path = workdir / "records.csv"
+    identifiers = set(scope.identifiers)
+    offset = request.utc_offset_minutes
+    # One pass over the rows feeds both the CSV and the printed records (spooled to
+    # disk segment by segment), so the pages, the CSV and the verifier's count come
+    # from the same snapshot and this process holds one row at a time.
+    spool = RowSpool(workdir / "rows")
+
+    def printed(values: dict[str, str]) -> None:
+        spool.add(display_row(values, offset_minutes=offset, identifiers=identifiers))
+
     outermost = not connection.in_atomic_block
-    with transaction.atomic():
-        _snapshot(outermost=outermost)
-        extract = extract_write(scope=scope, region=region, path=csv_path)
-        expected = count_in_scope(
-            identifiers=scope.identifiers,
-            date_from=scope.date_from,
-            date_to=scope.date_to,
-            direction=scope.direction,
-            region=region,
-        )
-    _progress(package, 0.4)
+    try:
+        with transaction.atomic():
+            _snapshot(outermost=outermost)
+            extract = extract_write(scope=scope, region=region, path=csv_path, on_row=printed)
+            expected = count_in_scope(
+                identifiers=scope.identifiers,
+                date_from=scope.date_from,
+                date_to=scope.date_to,
+                direction=scope.direction,
+                region=region,
+            )
+    except RowOrderError as exc:
+        raise RenderInputError(str(exc)) from None
+    finally:
+        spool.close()
+    _progress(package, 0.3)
     context = package_context(
         request=request,
         scope=scope,
@@ -192,16 +208,16 @@ def _render(
     if extract.rows == 0:
         letter = no_records_context(request=request, scope=scope, context=context)
         pages = letter_pdf_render(template="pdf/no_records.html", context=letter, out_path=pdf)
-        _progress(package, 0.8)
+        _progress(package, 0.9)
         return pdf, expected, pages, extract.sha256
-    identifiers = set(scope.identifiers)
-    offset = request.utc_offset_minutes
-    rows = (
-        display_row(values, offset_minutes=offset, identifiers=identifiers)
-        for values in csv_rows(csv_path.read_bytes())
+    pages = package_pdf_render(
+        context=context,
+        rows=spool,
+        csv_path=csv_path,
+        out_path=pdf,
+        # 0.3 after the extract, 0.9 when the last part is merged
+        on_progress=lambda done: _progress(package, 0.3 + 0.6 * done),
     )
-    pages = package_pdf_render(context=context, rows=rows, csv_path=csv_path, out_path=pdf)
-    _progress(package, 0.8)
     return pdf, expected, pages, extract.sha256
 
 
@@ -216,6 +232,25 @@ def package_generate(*, request_id: str) -> Package | None:
             pdf, expected, pages, csv_sha256 = _render(
                 request=request, package=package, scope=scope, workdir=Path(tmp), custodian=None
             )
+        except RenderFailed as exc:
+            # A part process crashed or was killed: nothing was merged, and the
+            # package never becomes ready on a partial document.
+            with transaction.atomic():
+                audit_record(
+                    actor=None,
+                    action="package.render_failed",
+                    target=request,
+                    details={"package": str(package.pk), "problem": str(exc)},
+                )
+                _fail(
+                    request=request,
+                    package=package,
+                    reason=(
+                        f"Rendering the records failed: {exc}. Nothing was produced; check the "
+                        "worker's memory and the log, then regenerate."
+                    ),
+                )
+            return None
         except (RenderRefused, RenderInputError) as exc:
             # Deterministic: running it again would fail the same way.
             with transaction.atomic():
@@ -234,7 +269,7 @@ def package_generate(*, request_id: str) -> Package | None:
                     ),
                 )
             return None
-        verification = package_verify(pdf=pdf, scope=scope, expected_count=expected)
+        verification = package_verify_isolated(pdf=pdf, scope=scope, expected_count=expected)
         if not verification.ok:
             with transaction.atomic():
                 audit_record(
@@ -321,7 +356,7 @@ def package_release(*, request: LegalRequest, actor: AbstractUser) -> Package:
             workdir=Path(tmp),
             custodian=(name, title),
         )
-        verification = package_verify(pdf=pdf, scope=scope, expected_count=expected)
+        verification = package_verify_isolated(pdf=pdf, scope=scope, expected_count=expected)
         if not verification.ok or csv_sha256 != package.csv_sha256:
             audit_record(
                 actor=actor,

@@ -138,7 +138,7 @@ def test_verifier_mutations_never_become_ready(
     request_id, _ = _approve(cast, django_capture_on_commit_callbacks)
     real = records_module.extract_write
 
-    def tampered(*, scope, region, path):  # type: ignore[no-untyped-def]
+    def tampered(*, scope, region, path, on_row):  # type: ignore[no-untyped-def]
         extract = real(scope=scope, region=region, path=path)
         with path.open(newline="") as handle:
             rows = list(csv.DictReader(handle))
@@ -152,7 +152,10 @@ def test_verifier_mutations_never_become_ready(
             writer = csv.DictWriter(handle, fieldnames=list(rows[0]), quoting=csv.QUOTE_ALL)
             writer.writeheader()
             writer.writerows(rows)
-        # A consistent but wrong extract: only the verifier can catch it now.
+        # A consistent but wrong extract (the printed rows are the same wrong rows):
+        # only the verifier can catch it now.
+        for row in rows:
+            on_row(row)
         extract.sha256 = hashlib.sha256(path.read_bytes()).hexdigest()
         extract.rows = len(rows)
         return extract
@@ -195,7 +198,7 @@ def test_failed_packages_can_be_regenerated(
 ) -> None:
     request_id, _ = _approve(cast, django_capture_on_commit_callbacks)
     monkeypatch.setattr(
-        "legalops.disclosures.services.package_verify",
+        "legalops.disclosures.services.package_verify_isolated",
         lambda **_: Verification(False, 0, "", "forced"),
     )
     assert package_generate(request_id=request_id) is None
