@@ -25,7 +25,11 @@ def request_facts(*, request: LegalRequest) -> RequestFacts:
     documents = list(
         RequestDocument.objects.filter(request=request, superseded_by__isnull=True).only("text")
     )
-    order = NondisclosureOrder.objects.filter(request=request).order_by("confirmed_at", "id").last()
+    order = (
+        NondisclosureOrder.objects.filter(request=request, document__superseded_by__isnull=True)
+        .order_by("confirmed_at", "id")
+        .last()
+    )
     # A confirmed order's term replaces what the agency asked for.
     ndo_indefinite = order.indefinite if order else request.nondisclosure_indefinite
     ndo_until = order.until if order else request.nondisclosure_until

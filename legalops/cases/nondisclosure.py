@@ -61,6 +61,10 @@ def nondisclosure_confirm(
             raise IntakeError(
                 {"document": ["Name one of this request's uploaded documents: the signed order."]}
             )
+        if order_document.superseded_by_id is not None:
+            raise IntakeError(
+                {"document": ["That document was replaced: confirm the one that replaced it."]}
+            )
         order = NondisclosureOrder.objects.create(
             request=request,
             document=order_document,

@@ -26,7 +26,8 @@ class Notice:
 def nondisclosure_order_current(*, request: LegalRequest) -> NondisclosureOrder | None:
     """The latest confirmed order: an extension is confirmed after the order it extends.
     Reads ``nondisclosure_orders`` through the prefetch the request selectors set up."""
-    orders = list(request.nondisclosure_orders.all())
+    # An order whose document was replaced (superseded) no longer counts.
+    orders = [o for o in request.nondisclosure_orders.all() if o.document.superseded_by_id is None]
     return max(orders, key=lambda order: (order.confirmed_at, str(order.id)), default=None)
 
 

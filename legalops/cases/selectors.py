@@ -16,7 +16,7 @@ User = AbstractBaseUser | AnonymousUser
 def request_list_for_user(*, user: User) -> QuerySet[LegalRequest]:
     """Officers see their agency's requests; reviewing staff see all; others none."""
     queryset = LegalRequest.objects.select_related("agency", "hold", "package").prefetch_related(
-        "identifiers", "documents", "messages", "approvals__by", "nondisclosure_orders"
+        "identifiers", "documents", "messages", "approvals__by", "nondisclosure_orders__document"
     )
     if user_is_reviewing_staff(user):
         findings = RequestFinding.objects.all()

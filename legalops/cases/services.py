@@ -17,6 +17,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from legalops.accounts.models import Agency
+from legalops.accounts.roles import user_is_officer
 from legalops.api_errors import Conflict
 from legalops.audit.services import audit_record
 from legalops.cases.deadlines import due_at_compute
@@ -264,12 +265,21 @@ def document_add(
             text=pdf_text(data),
             uploaded_by=uploader,
         )
+        replaced = _document_to_supersede(
+            request=request, uploader=uploader, document_id=supersedes
+        )
+        if replaced is not None:
+            # Compare-and-set before anything is written (the new row's id is already
+            # known; the foreign key is checked at commit): two replacements of one
+            # document cannot both win, and a refused one leaves no file behind.
+            won = RequestDocument.objects.filter(pk=replaced.pk, superseded_by__isnull=True).update(
+                superseded_by_id=document.id
+            )
+            if not won:
+                raise IntakeError({"supersedes": ["That document was already replaced."]})
         # The stored name is ours, never the uploader's: no path tricks, no collisions.
-        replaced = _document_to_supersede(request=request, document_id=supersedes)
         document.file.save(f"{document.id}.pdf", ContentFile(data), save=False)
         document.save()
-        if replaced is not None:
-            RequestDocument.objects.filter(pk=replaced.pk).update(superseded_by=document)
         audit_record(
             actor=uploader,
             action="document.added",
@@ -286,19 +296,35 @@ def document_add(
     return document
 
 
+# Before any approval: an approval, and the package after it, rest on the documents
+# as they were (a question to the agency clears approvals, so it may correct them).
+SUPERSEDE_STATUSES = (Status.RECEIVED, Status.IN_REVIEW, Status.INFO_REQUESTED)
+
+
 def _document_to_supersede(
-    *, request: LegalRequest, document_id: UUID | None
+    *, request: LegalRequest, uploader: AbstractUser, document_id: UUID | None
 ) -> RequestDocument | None:
     if document_id is None:
         return None
-    # Locked, so two replacements of one document cannot both win.
-    replaced = (
-        RequestDocument.objects.select_for_update().filter(pk=document_id, request=request).first()
-    )
+    replaced = RequestDocument.objects.filter(pk=document_id, request=request).first()
     if replaced is None:
         raise IntakeError({"supersedes": ["Name one of this request's own documents."]})
     if replaced.superseded_by_id is not None:
         raise IntakeError({"supersedes": ["That document was already replaced."]})
+    if request.status not in SUPERSEDE_STATUSES:
+        raise IntakeError(
+            {
+                "supersedes": [
+                    f"The request is {request.status.replace('_', ' ')}: its documents are "
+                    "the record of what was approved and can no longer be replaced. Upload "
+                    "the new document on its own."
+                ]
+            }
+        )
+    if user_is_officer(uploader) and not user_is_officer(replaced.uploaded_by):
+        raise IntakeError(
+            {"supersedes": ["An agency replaces only the documents it uploaded itself."]}
+        )
     return replaced
 
 

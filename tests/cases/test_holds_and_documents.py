@@ -188,6 +188,42 @@ def test_a_document_is_superseded_once_and_only_by_its_own_request(cast: Cast) -
     assert len(client.get(f"/api/v1/requests/{other['id']}/").json()["documents"]) == 0
 
 
+def test_documents_cannot_be_replaced_after_approval_or_by_the_agency_over_staff(
+    cast: Cast,
+) -> None:
+    officer = cast.officer_a.client()
+    created = officer.post("/api/v1/requests/", court_order(), format="json").json()
+    staff_upload = cast.reviewer_1.client().post(
+        f"/api/v1/requests/{created['id']}/documents/",
+        {"file": SimpleUploadedFile("paper.pdf", SIGNED_ORDER, content_type="application/pdf")},
+        format="multipart",
+    )
+    staff_document = staff_upload.json()["documents"][0]["id"]
+
+    def replace(client, supersedes: str):  # type: ignore[no-untyped-def]
+        return client.post(
+            f"/api/v1/requests/{created['id']}/documents/",
+            {
+                "file": SimpleUploadedFile("new.pdf", SIGNED_ORDER, content_type="application/pdf"),
+                "supersedes": supersedes,
+            },
+            format="multipart",
+        )
+
+    refused = replace(officer, staff_document)
+    assert refused.status_code == 400 and "uploaded itself" in str(refused.json())
+    for reviewer in (cast.reviewer_1, cast.reviewer_2):
+        approved = reviewer.client().post(
+            f"/api/v1/requests/{created['id']}/review/",
+            {"decision": "approve", "reason": "Signed order on file."},
+            format="json",
+        )
+        assert approved.status_code == 200, approved.json()
+    late = replace(cast.reviewer_1.client(), staff_document)
+    assert late.status_code == 400 and "record of what was approved" in str(late.json())
+    assert len(officer.get(f"/api/v1/requests/{created['id']}/").json()["documents"]) == 1
+
+
 @pytest.mark.parametrize(
     ("data", "message"),
     [(b"GIF89a not a pdf", "not a PDF"), (b"", "empty"), (b"%PDF-1.7 garbage", "not a PDF")],

@@ -157,3 +157,19 @@ def test_process_without_notice_to_delay_refuses_an_order(cast: Cast) -> None:
     cast.officer_a.client().post(f"/api/v1/requests/{withdrawn}/withdraw/")
     refused = _confirm(cast.reviewer_1, withdrawn, document=document, until="2099-01-01")
     assert refused.status_code == 409 and "nothing will be disclosed" in refused.json()["detail"]
+
+
+def test_an_order_whose_document_is_replaced_delays_nothing(cast: Cast) -> None:
+    request_id = _filed(cast, court_order(nondisclosure_until=None))
+    ndo_id = _upload(cast, request_id, NDO, "2705b-order.pdf")
+    until = (timezone.localdate() + timedelta(days=60)).isoformat()
+    assert _confirm(cast.reviewer_1, request_id, document=ndo_id, until=until).status_code == 200
+    replaced = cast.officer_a.client().post(
+        f"/api/v1/requests/{request_id}/documents/",
+        {**pdf_upload(COVER_LETTER, "letter.pdf"), "supersedes": ndo_id},
+        format="multipart",
+    )
+    assert replaced.status_code == 201, replaced.json()
+    assert replaced.json()["notice"]["state"] == "notify_before_disclosure"
+    again = _confirm(cast.reviewer_1, request_id, document=ndo_id, until=until)
+    assert again.status_code == 400 and "replaced" in str(again.json()["document"])
