@@ -349,13 +349,27 @@ def package_release(*, request: LegalRequest, actor: AbstractUser) -> Package:
     title = getattr(settings, "LEGALOPS_CUSTODIAN_TITLE", "Custodian of Records")
     name = actor.get_full_name() or actor.username
     with tempfile.TemporaryDirectory(prefix="release-") as tmp:
-        pdf, expected, pages, csv_sha256 = _render(
-            request=request,
-            package=package,
-            scope=scope,
-            workdir=Path(tmp),
-            custodian=(name, title),
-        )
+        try:
+            pdf, expected, pages, csv_sha256 = _render(
+                request=request,
+                package=package,
+                scope=scope,
+                workdir=Path(tmp),
+                custodian=(name, title),
+            )
+        except (RenderFailed, RenderRefused, RenderInputError) as exc:
+            # The package stays ready and unchanged: say why, and let them try again.
+            audit_record(
+                actor=actor,
+                action="package.release_failed",
+                target=request,
+                details={"problem": str(exc)},
+            )
+            raise Conflict(
+                f"The package could not be signed and sealed ({exc}); nothing was released. "
+                "Try again; if it fails again, regenerate the package.",
+                code="not_allowed_in_status",
+            ) from exc
         verification = package_verify_isolated(pdf=pdf, scope=scope, expected_count=expected)
         if not verification.ok or csv_sha256 != package.csv_sha256:
             audit_record(

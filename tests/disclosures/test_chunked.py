@@ -331,3 +331,51 @@ def test_a_part_killed_mid_render_fails_the_package_with_a_reason(
     actions = list(AuditEvent.objects.filter(object_id=request_id).values_list("action", flat=True))
     assert actions.count("package.render_failed") == 1
     assert "package.generated" not in actions
+
+
+def test_a_part_killed_during_release_leaves_the_package_ready_and_says_why(
+    cast, settings, tmp_path: Path, django_capture_on_commit_callbacks
+) -> None:  # type: ignore[no-untyped-def]
+    """A release re-renders the package; a part killed then releases nothing: 409 with
+    words, an audit event, and the package still ready for another try."""
+    import os
+    import signal
+    import threading
+
+    from legalops.audit.models import AuditEvent
+    from legalops.cases.models import LegalRequest, Status
+    from legalops.disclosures.models import Package, PackageStatus
+    from legalops.disclosures.services import package_generate
+    from tests.disclosures.flow import approved_request, seed_logs
+
+    settings.MEDIA_ROOT = tmp_path / "media"
+    seeded = seed_logs(count=1200)
+    with django_capture_on_commit_callbacks(execute=False):
+        request_id = approved_request(cast, start=seeded["start"][0], end=seeded["end"][0])
+    assert package_generate(request_id=request_id) is not None
+    ready = Package.objects.get(request_id=request_id)
+    killed: list[int] = []
+    stop = threading.Event()
+
+    def kill_first_part() -> None:
+        while not stop.is_set() and not killed:
+            for pid in _render_parts_of(os.getpid()):
+                os.kill(pid, signal.SIGKILL)
+                killed.append(pid)
+                break
+            stop.wait(0.01)
+
+    watcher = threading.Thread(target=kill_first_part)
+    watcher.start()
+    try:
+        response = cast.custodian.client().post(f"/api/v1/requests/{request_id}/release/")
+    finally:
+        stop.set()
+        watcher.join()
+    assert killed
+    assert response.status_code == 409, response.json()
+    assert "nothing was released" in response.json()["detail"]
+    package = Package.objects.get(request_id=request_id)
+    assert (package.status, package.sha256) == (PackageStatus.READY, ready.sha256)
+    assert LegalRequest.objects.get(pk=request_id).status == Status.READY
+    assert AuditEvent.objects.filter(object_id=request_id, action="package.release_failed").exists()
