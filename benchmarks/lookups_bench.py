@@ -1101,8 +1101,15 @@ def time_count(scope: dict[str, Any]) -> dict[str, Any]:
 def explain(scope: dict[str, Any]) -> str:
     from django.db import connection
 
+    from lookups import selectors
+
     sql, params = scope_sql(scope)
-    with connection.cursor() as cursor:
+    # The plan settings the selector declares its merged stream with, or the plan shown
+    # would not be the one that runs.
+    names = selectors._STREAMING_PLAN_SETTINGS if "UNION ALL" in sql else ()
+    with transaction_atomic(), connection.cursor() as cursor:
+        for name in names:
+            cursor.execute("SELECT set_config(%s, 'off', true)", [name])
         cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) {sql}", params)
         plan = cursor.fetchone()[0]
     if isinstance(plan, str):

@@ -12,6 +12,7 @@ import uuid
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.django import TestCase
@@ -158,7 +159,9 @@ class ScopeSelectorProperties(TestCase):
         got = {str(row.event_id) for row in found}
         assert got - expected == set(), "rows outside the scope were selected"
         assert expected - got == set(), "rows inside the scope were left out"
-        assert [row.occurred_at for row in found] == sorted(row.occurred_at for row in found)
+        assert len(found) == len(got), "a row was streamed twice"
+        keys = [(row.occurred_at, row.event_id) for row in found]
+        assert keys == sorted(keys), "rows out of (occurred_at, event_id) order"
         assert count_in_scope(**scope) == len(expected)
 
 
@@ -182,3 +185,35 @@ def test_naive_datetimes_are_refused() -> None:
             date_to=DATE_TO,
             direction="both",
         )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_stream_left_unfinished_outside_a_transaction_ends_its_own() -> None:
+    same_time = "2026-11-11T09:00:00Z"
+    body = [
+        {
+            "event_id": str(uuid.uuid4()),
+            "occurred_at": same_time,
+            "service": "imessage",
+            "source": "+14155550100",
+            "target": f"friend{number}@example.com",
+            "source_ip": "198.51.100.4",
+            "target_reachable": True,
+        }
+        for number in range(5)
+    ]
+    assert logs_ingest(entries=array_entries(body)).accepted == 5
+    scope = {
+        "identifiers": ["+14155550100"],
+        "date_from": DATE_FROM,
+        "date_to": DATE_TO,
+        "direction": "both",
+    }
+    stream = iter(rows_in_scope(**scope))
+    next(stream)
+    assert connection.in_atomic_block  # the stream reads in a transaction of its own
+    stream.close()
+    assert not connection.in_atomic_block
+    assert connection.get_autocommit()
+    rows = list(rows_in_scope(**scope))
+    assert [str(row.event_id) for row in rows] == sorted(entry["event_id"] for entry in body)
