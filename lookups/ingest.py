@@ -19,6 +19,7 @@ exactly as the ORM does.
 
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC
 from typing import Any, TypeVar
@@ -132,6 +133,11 @@ class _Writer:
     """
 
     _LOOKUP_CHUNK = 900
+    # The connection's usual page cache (64 MB) serves readers that come back to the
+    # same pages. A batch in event_id order touches each page of the two event_id
+    # indexes once, in order, so a quarter of that cache loads as fast (measured at
+    # 1M rows), and the rest would only add to the process's memory.
+    _PAGE_CACHE_KIB = 16_384
     _INSERT_SQL = (
         f"INSERT INTO {TABLE} ({', '.join(COLUMNS)}) "  # noqa: S608
         f"VALUES ({', '.join('?' for _ in COLUMNS)})"
@@ -149,6 +155,12 @@ class _Writer:
         self, batches: Iterator[list[tuple[int, LogRow]]]
     ) -> Iterator[tuple[int, int, list[int]]]:
         """Yield (accepted, duplicates, conflicting positions) per batch, committed."""
+        with _page_cache(kib=self._PAGE_CACHE_KIB):
+            yield from self._write_all(batches)
+
+    def _write_all(
+        self, batches: Iterator[list[tuple[int, LogRow]]]
+    ) -> Iterator[tuple[int, int, list[int]]]:
         for batch in batches:
             unique, duplicates, conflicts = _dedupe_within_batch(batch)
             encoded = self._encode(unique)
@@ -174,6 +186,8 @@ class _Writer:
                         conflicts += more_conflicts
                 finally:
                     cursor.close()
+            # Drop this batch before the next one is parsed, so at most one is held.
+            del batch, unique, encoded
             yield accepted, duplicates, conflicts
 
     def _lock(self) -> None:
@@ -202,6 +216,19 @@ class _Writer:
         return found
 
 
+@contextmanager
+def _page_cache(*, kib: int) -> Iterator[None]:
+    """SQLite's page cache of this connection set to ``kib``, restored afterwards."""
+    connection.ensure_connection()
+    raw = connection.connection
+    (previous,) = raw.execute("PRAGMA cache_size").fetchone()
+    raw.execute(f"PRAGMA cache_size = -{int(kib)}")
+    try:
+        yield
+    finally:
+        raw.execute(f"PRAGMA cache_size = {int(previous)}")
+
+
 def _dedupe_within_batch(
     batch: list[tuple[int, LogRow]],
 ) -> tuple[list[tuple[int, LogRow]], int, list[int]]:
@@ -218,7 +245,15 @@ def _dedupe_within_batch(
             duplicates += 1
         else:
             conflicts.append(position)
+    # In event_id order, the batch's inserts into the two event_id B-trees (the key and
+    # the unique index) walk each index once from left to right instead of touching a
+    # random page per row: that is where a random-UUID load spends its time.
+    unique.sort(key=_by_event_id)
     return unique, duplicates, conflicts
+
+
+def _by_event_id(item: tuple[int, LogRow]) -> str:
+    return item[1].event_id
 
 
 def _classify(
@@ -238,6 +273,7 @@ def _classify(
             duplicates += 1
         else:
             conflicts.append(position)
+    conflicts.sort()  # reported in input order, whatever order the batch was written in
     return fresh, duplicates, conflicts
 
 
