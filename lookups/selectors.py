@@ -7,7 +7,7 @@ the same function that normalized the stored rows, so any spelling of a handle
 finds it and no spelling finds a look-alike.
 """
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -23,8 +23,9 @@ _END_OF_SECOND = timedelta(seconds=1)
 # and decoded; later fetches are bigger, so a long stream makes few round trips.
 STREAM_FIRST_CHUNK_ROWS = 100
 STREAM_CHUNK_ROWS = 2_000
-# Up to this many (handle, side) index scans are merged in time order on PostgreSQL;
-# beyond it, planning that many branches costs more than sorting the matches.
+# Up to this many (handle, side) index scans are merged in time order on PostgreSQL.
+# The SQL text and its planning grow with every branch (20 branches plan in about
+# 1 ms), so a scope of hundreds of identifiers keeps the single filter and its sort.
 MERGED_SCANS_MAX = 200
 
 
@@ -65,6 +66,7 @@ def _time_merged_queryset(
     date_to: datetime,
     direction: Direction,
     columns: Sequence[str] | None,
+    after: QueryLogEntry | None = None,
 ) -> QuerySet[QueryLogEntry]:
     """The scope as a UNION ALL of one branch per (handle, side), in time order.
 
@@ -79,6 +81,14 @@ def _time_merged_queryset(
     window = QueryLogEntry.objects.filter(
         occurred_at__gte=date_from, occurred_at__lt=scope_range_end(date_to)
     ).order_by("occurred_at", "event_id")
+    if after is not None:
+        # Only rows after ``after`` in stream order: the bound on occurred_at keeps each
+        # branch a range scan that starts there.
+        window = window.filter(
+            Q(occurred_at__gt=after.occurred_at)
+            | Q(occurred_at=after.occurred_at, event_id__gt=after.event_id),
+            occurred_at__gte=after.occurred_at,
+        )
     if columns is not None:
         window = window.only(*columns)
     branches: list[QuerySet[QueryLogEntry]] = []
@@ -106,9 +116,11 @@ def rows_in_scope(
     ``occurred_at`` are always loaded so each row can be re-checked. An invalid
     identifier raises ``HandleError``: it is never silently dropped.
 
-    Outside a transaction the stream runs in a read transaction of its own, which
-    ends when the stream is exhausted or closed: a cursor held past its transaction
-    would make PostgreSQL compute every row before the first one is sent.
+    Inside a transaction (the disclosure job's snapshot) the rows come from one
+    cursor, so from that transaction's snapshot. Outside one, on PostgreSQL, the first
+    ``STREAM_FIRST_CHUNK_ROWS`` come from one statement and the rest from a second
+    that starts after the last row returned, so a row committed in between may appear
+    after the first chunk; none appears twice or out of order.
     """
     handles = _scope_handles(
         identifiers=identifiers, date_from=date_from, date_to=date_to, region=region
@@ -122,42 +134,66 @@ def rows_in_scope(
         and connections[QueryLogEntry.objects.db].vendor == "postgresql"
         and len(handles) * sides <= MERGED_SCANS_MAX
     )
-    if merge:
-        queryset = _time_merged_queryset(
-            handles=handles,
-            date_from=date_from,
-            date_to=date_to,
-            direction=direction,
-            columns=columns,
-        )
-    else:
+    if not merge:
         queryset = _scope_queryset(
             handles=handles, date_from=date_from, date_to=date_to, direction=direction
         )
         if columns is not None:
             queryset = queryset.only(*columns)
-    return _stream(queryset.order_by("occurred_at", "event_id"), streaming_plan=bool(merge))
+        return _fetch(queryset.order_by("occurred_at", "event_id"), streaming_plan=False)
+
+    def merged(after: QueryLogEntry | None = None) -> QuerySet[QueryLogEntry]:
+        return _time_merged_queryset(
+            handles=handles,
+            date_from=date_from,
+            date_to=date_to,
+            direction=direction,
+            columns=columns,
+            after=after,
+        ).order_by("occurred_at", "event_id")
+
+    return _merged_stream(merged)
 
 
-def _stream(queryset: QuerySet[QueryLogEntry], *, streaming_plan: bool) -> Iterator[QueryLogEntry]:
+def _merged_stream(
+    merged: Callable[..., QuerySet[QueryLogEntry]],
+) -> Iterator[QueryLogEntry]:
+    queryset = merged()
     connection = connections[queryset.db]
     if connection.in_atomic_block:
-        yield from _fetch(queryset, streaming_plan=streaming_plan)
+        yield from _fetch(queryset, streaming_plan=True)
         return
-    with transaction.atomic(using=queryset.db):
-        try:
-            yield from _fetch(queryset, streaming_plan=streaming_plan)
-        except GeneratorExit:
-            return  # a stream left unfinished ends its read transaction normally
+    # In autocommit Django declares the cursor WITH HOLD, and PostgreSQL computes every
+    # row of such a cursor before it returns the first. So the first chunk is read by a
+    # plain query in a short transaction of its own (ended before any row is handed
+    # out: the caller's work never runs inside it), and only the rest by a cursor.
+    with transaction.atomic(using=queryset.db), connection.cursor() as settings:
+        _plan_for_streaming(settings)
+        first = list(queryset[:STREAM_FIRST_CHUNK_ROWS])
+    yield from first
+    if len(first) == STREAM_FIRST_CHUNK_ROWS:
+        yield from _fetch(merged(after=first[-1]), streaming_plan=False)
 
 
-# Settings turned off while the cursor is declared (that is when it is planned), for
-# this transaction only. PostgreSQL plans each branch of a UNION ALL under an ORDER BY
-# for reading all of its rows, so it prefers a bitmap scan and a sort (cheapest in
-# total) to the ordered index scan, though a stream wants the first rows first. And a
-# large scope's estimated cost crosses jit_above_cost: compiling the plan then takes
-# about 25 ms before the first row, more than the scans themselves.
+# Settings turned off while the merged query is planned, for one transaction only.
+# PostgreSQL plans each branch of a UNION ALL under an ORDER BY for reading all of its
+# rows, so it prefers a bitmap scan and a sort (cheapest in total) to the ordered
+# index scan, though a stream wants the first rows first. And a large scope's
+# estimated cost crosses jit_above_cost: compiling the plan then takes about 25 ms
+# before the first row, more than the scans themselves.
 _STREAMING_PLAN_SETTINGS = ("enable_bitmapscan", "enable_sort", "jit")
+
+
+def _plan_for_streaming(cursor: Any) -> tuple[str, ...]:
+    """Turn the settings above off for this transaction; return their values before."""
+    names = _STREAMING_PLAN_SETTINGS
+    cursor.execute(
+        "SELECT "
+        + ", ".join(f"current_setting('{name}')" for name in names)
+        + ", "
+        + ", ".join(f"set_config('{name}', 'off', true)" for name in names)
+    )
+    return tuple(cursor.fetchone()[: len(names)])
 
 
 def _fetch(queryset: QuerySet[QueryLogEntry], *, streaming_plan: bool) -> Iterator[QueryLogEntry]:
@@ -181,21 +217,15 @@ def _fetch(queryset: QuerySet[QueryLogEntry], *, streaming_plan: bool) -> Iterat
 
 
 def _declare_streaming(compiler: Any, *, using: str) -> Any:
-    """Declare the cursor with the settings above for this transaction only, and put
-    back the values they had as soon as it is declared."""
-    names = _STREAMING_PLAN_SETTINGS
+    """Declare the cursor in the caller's transaction with the settings above, and put
+    back the values they had as soon as it is declared (that is when it is planned)."""
     with connections[using].cursor() as settings:
-        settings.execute(
-            "SELECT "
-            + ", ".join(f"current_setting('{name}')" for name in names)
-            + ", "
-            + ", ".join(f"set_config('{name}', 'off', true)" for name in names)
-        )
-        previous = settings.fetchone()[: len(names)]
+        previous = _plan_for_streaming(settings)
     cursor = compiler.execute_sql(CURSOR, chunked_fetch=True)
     with connections[using].cursor() as settings:
         settings.execute(
-            "SELECT " + ", ".join(f"set_config('{name}', %s, true)" for name in names),
+            "SELECT "
+            + ", ".join(f"set_config('{name}', %s, true)" for name in _STREAMING_PLAN_SETTINGS),
             list(previous),
         )
     return cursor
