@@ -7,16 +7,26 @@ the same function that normalized the stored rows, so any spelling of a handle
 finds it and no spelling finds a look-alike.
 """
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
+from django.db import connections, transaction
 from django.db.models import Q, QuerySet
+from django.db.models.sql.constants import CURSOR
 
 from lookups.models import Direction, QueryLogEntry
 from lookups.normalize import normalize_handle
 
 _END_OF_SECOND = timedelta(seconds=1)
+# The first fetch is small, so the first row arrives after a handful of rows are read
+# and decoded; later fetches are bigger, so a long stream makes few round trips.
+STREAM_FIRST_CHUNK_ROWS = 100
 STREAM_CHUNK_ROWS = 2_000
+# Up to this many (handle, side) index scans are merged in time order on PostgreSQL.
+# The SQL text and its planning grow with every branch (20 branches plan in about
+# 1 ms), so a scope of hundreds of identifiers keeps the single filter and its sort.
+MERGED_SCANS_MAX = 200
 
 
 def scope_range_end(date_to: datetime) -> datetime:
@@ -24,19 +34,19 @@ def scope_range_end(date_to: datetime) -> datetime:
     return date_to + _END_OF_SECOND
 
 
-def _scope_queryset(
-    *,
-    identifiers: Iterable[str],
-    date_from: datetime,
-    date_to: datetime,
-    direction: Direction | str,
-    region: str | None,
-) -> QuerySet[QueryLogEntry]:
+def _scope_handles(
+    *, identifiers: Iterable[str], date_from: datetime, date_to: datetime, region: str | None
+) -> list[str]:
     for name, moment in (("date_from", date_from), ("date_to", date_to)):
         if moment.tzinfo is None or moment.utcoffset() is None:
             raise ValueError(f"{name} must be timezone-aware")
-    handles = sorted({normalize_handle(raw, region=region).normalized for raw in identifiers})
-    direction = Direction(direction)
+    return sorted({normalize_handle(raw, region=region).normalized for raw in identifiers})
+
+
+def _scope_queryset(
+    *, handles: list[str], date_from: datetime, date_to: datetime, direction: Direction
+) -> QuerySet[QueryLogEntry]:
+    """The scope as one filter: an OR of the two sides, matched rows sorted after."""
     if not handles or date_from > date_to:
         return QueryLogEntry.objects.none()
     sides = Q()
@@ -49,6 +59,48 @@ def _scope_queryset(
     )
 
 
+def _time_merged_queryset(
+    *,
+    handles: list[str],
+    date_from: datetime,
+    date_to: datetime,
+    direction: Direction,
+    columns: Sequence[str] | None,
+    after: QueryLogEntry | None = None,
+) -> QuerySet[QueryLogEntry]:
+    """The scope as a UNION ALL of one branch per (handle, side), in time order.
+
+    Each branch is a range scan of the (handle, occurred_at) index, already in time
+    order, so PostgreSQL merges them (Merge Append) and returns the first row without
+    reading, let alone sorting, every row in scope. A row whose source and target are
+    both identifiers is found by its source branch only, so none comes twice.
+    """
+    # Each branch is ordered itself, so the merge needs no sort above it: an index
+    # scan gives occurred_at order, and the tie-break by event_id within one timestamp
+    # is an Incremental Sort of a few rows at a time.
+    window = QueryLogEntry.objects.filter(
+        occurred_at__gte=date_from, occurred_at__lt=scope_range_end(date_to)
+    ).order_by("occurred_at", "event_id")
+    if after is not None:
+        # Only rows after ``after`` in stream order: the bound on occurred_at keeps each
+        # branch a range scan that starts there.
+        window = window.filter(
+            Q(occurred_at__gt=after.occurred_at)
+            | Q(occurred_at=after.occurred_at, event_id__gt=after.event_id),
+            occurred_at__gte=after.occurred_at,
+        )
+    if columns is not None:
+        window = window.only(*columns)
+    branches: list[QuerySet[QueryLogEntry]] = []
+    if direction in (Direction.OUTGOING, Direction.BOTH):
+        branches += [window.filter(source=handle) for handle in handles]
+    if direction in (Direction.INCOMING, Direction.BOTH):
+        incoming = window.exclude(source__in=handles) if direction == Direction.BOTH else window
+        branches += [incoming.filter(target=handle) for handle in handles]
+    first, *rest = branches
+    return first.union(*rest, all=True) if rest else first
+
+
 def rows_in_scope(
     *,
     identifiers: Iterable[str],
@@ -58,22 +110,132 @@ def rows_in_scope(
     fields: Sequence[str] | None = None,
     region: str | None = None,
 ) -> Iterator[QueryLogEntry]:
-    """Stream the rows in scope in time order, ``STREAM_CHUNK_ROWS`` at a time.
+    """Stream the rows in scope in time order (ties by event_id), in chunks.
 
     ``fields`` limits the columns loaded (the scope's allowed fields); the keys and
     ``occurred_at`` are always loaded so each row can be re-checked. An invalid
     identifier raises ``HandleError``: it is never silently dropped.
+
+    Inside a transaction (the disclosure job's snapshot) the rows come from one
+    cursor, so from that transaction's snapshot. Outside one, on PostgreSQL, the first
+    ``STREAM_FIRST_CHUNK_ROWS`` come from one statement and the rest from a second
+    that starts after the last row returned, so a row committed in between may appear
+    after the first chunk; none appears twice or out of order.
     """
-    queryset = _scope_queryset(
-        identifiers=identifiers,
-        date_from=date_from,
-        date_to=date_to,
-        direction=direction,
-        region=region,
-    ).order_by("occurred_at", "event_id")
-    if fields is not None:
-        queryset = queryset.only("event_id", "occurred_at", "source", "target", *fields)
-    return queryset.iterator(chunk_size=STREAM_CHUNK_ROWS)
+    handles = _scope_handles(
+        identifiers=identifiers, date_from=date_from, date_to=date_to, region=region
+    )
+    direction = Direction(direction)
+    columns = None if fields is None else ["event_id", "occurred_at", "source", "target", *fields]
+    sides = 2 if direction == Direction.BOTH else 1
+    merge = (
+        handles
+        and date_from <= date_to
+        and connections[QueryLogEntry.objects.db].vendor == "postgresql"
+        and len(handles) * sides <= MERGED_SCANS_MAX
+    )
+    if not merge:
+        queryset = _scope_queryset(
+            handles=handles, date_from=date_from, date_to=date_to, direction=direction
+        )
+        if columns is not None:
+            queryset = queryset.only(*columns)
+        return _fetch(queryset.order_by("occurred_at", "event_id"), streaming_plan=False)
+
+    def merged(after: QueryLogEntry | None = None) -> QuerySet[QueryLogEntry]:
+        return _time_merged_queryset(
+            handles=handles,
+            date_from=date_from,
+            date_to=date_to,
+            direction=direction,
+            columns=columns,
+            after=after,
+        ).order_by("occurred_at", "event_id")
+
+    return _merged_stream(merged)
+
+
+def _merged_stream(
+    merged: Callable[..., QuerySet[QueryLogEntry]],
+) -> Iterator[QueryLogEntry]:
+    queryset = merged()
+    connection = connections[queryset.db]
+    if connection.in_atomic_block:
+        yield from _fetch(queryset, streaming_plan=True)
+        return
+    # In autocommit Django declares the cursor WITH HOLD, and PostgreSQL computes every
+    # row of such a cursor before it returns the first. So the first chunk is read by a
+    # plain query in a short transaction of its own (ended before any row is handed
+    # out: the caller's work never runs inside it), and only the rest by a cursor.
+    with transaction.atomic(using=queryset.db), connection.cursor() as settings:
+        _plan_for_streaming(settings)
+        first = list(queryset[:STREAM_FIRST_CHUNK_ROWS])
+    yield from first
+    if len(first) == STREAM_FIRST_CHUNK_ROWS:
+        yield from _fetch(merged(after=first[-1]), streaming_plan=False)
+
+
+# Settings turned off while the merged query is planned, for one transaction only.
+# PostgreSQL plans each branch of a UNION ALL under an ORDER BY for reading all of its
+# rows, so it prefers a bitmap scan and a sort (cheapest in total) to the ordered
+# index scan, though a stream wants the first rows first. And a large scope's
+# estimated cost crosses jit_above_cost: compiling the plan then takes about 25 ms
+# before the first row, more than the scans themselves.
+_STREAMING_PLAN_SETTINGS = ("enable_bitmapscan", "enable_sort", "jit")
+
+
+def _plan_for_streaming(cursor: Any) -> tuple[str, ...]:
+    """Turn the settings above off for this transaction; return their values before."""
+    names = _STREAMING_PLAN_SETTINGS
+    cursor.execute(
+        "SELECT "
+        + ", ".join(f"current_setting('{name}')" for name in names)
+        + ", "
+        + ", ".join(f"set_config('{name}', 'off', true)" for name in names)
+    )
+    return tuple(cursor.fetchone()[: len(names)])
+
+
+def _fetch(queryset: QuerySet[QueryLogEntry], *, streaming_plan: bool) -> Iterator[QueryLogEntry]:
+    """Model instances from a server-side cursor: a small first fetch, then chunks."""
+    compiler = queryset.query.get_compiler(using=queryset.db)
+    if streaming_plan:
+        cursor = _declare_streaming(compiler, using=queryset.db)
+    else:
+        cursor = compiler.execute_sql(CURSOR, chunked_fetch=True)
+    if cursor is None:  # an empty queryset: nothing was sent
+        return
+    try:
+        select, klass_info = compiler.select, compiler.klass_info
+        start, end = klass_info["select_fields"][0], klass_info["select_fields"][-1] + 1
+        names = [column[0].target.attname for column in select[start:end]]
+        model = klass_info["model"]
+        for row in compiler.results_iter(_chunks(cursor)):
+            yield model.from_db(queryset.db, names, row[start:end])
+    finally:
+        cursor.close()
+
+
+def _declare_streaming(compiler: Any, *, using: str) -> Any:
+    """Declare the cursor in the caller's transaction with the settings above, and put
+    back the values they had as soon as it is declared (that is when it is planned)."""
+    with connections[using].cursor() as settings:
+        previous = _plan_for_streaming(settings)
+    cursor = compiler.execute_sql(CURSOR, chunked_fetch=True)
+    with connections[using].cursor() as settings:
+        settings.execute(
+            "SELECT "
+            + ", ".join(f"set_config('{name}', %s, true)" for name in _STREAMING_PLAN_SETTINGS),
+            list(previous),
+        )
+    return cursor
+
+
+def _chunks(cursor: Any) -> Iterator[list[tuple[Any, ...]]]:
+    size = STREAM_FIRST_CHUNK_ROWS
+    while rows := cursor.fetchmany(size):
+        yield rows
+        size = STREAM_CHUNK_ROWS
 
 
 def count_in_scope(
@@ -85,10 +247,9 @@ def count_in_scope(
     region: str | None = None,
 ) -> int:
     """How many rows ``rows_in_scope`` would stream: the reviewer's dry run."""
+    handles = _scope_handles(
+        identifiers=identifiers, date_from=date_from, date_to=date_to, region=region
+    )
     return _scope_queryset(
-        identifiers=identifiers,
-        date_from=date_from,
-        date_to=date_to,
-        direction=direction,
-        region=region,
+        handles=handles, date_from=date_from, date_to=date_to, direction=Direction(direction)
     ).count()

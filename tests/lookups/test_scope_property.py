@@ -12,6 +12,7 @@ import uuid
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.django import TestCase
@@ -158,7 +159,9 @@ class ScopeSelectorProperties(TestCase):
         got = {str(row.event_id) for row in found}
         assert got - expected == set(), "rows outside the scope were selected"
         assert expected - got == set(), "rows inside the scope were left out"
-        assert [row.occurred_at for row in found] == sorted(row.occurred_at for row in found)
+        assert len(found) == len(got), "a row was streamed twice"
+        keys = [(row.occurred_at, row.event_id) for row in found]
+        assert keys == sorted(keys), "rows out of (occurred_at, event_id) order"
         assert count_in_scope(**scope) == len(expected)
 
 
@@ -182,3 +185,45 @@ def test_naive_datetimes_are_refused() -> None:
             date_to=DATE_TO,
             direction="both",
         )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_outside_a_transaction_the_stream_holds_none_open_and_loses_no_row() -> None:
+    """More rows than the first chunk, most at one instant, some between two of the
+    identifiers: streamed in autocommit, each comes once, in (occurred_at, event_id)
+    order, and no transaction stays open while the caller holds the stream."""
+    phone, email = "+14155550100", "alice@example.com"
+    sides = [(phone, f"friend{n}@example.com") for n in range(120)]
+    sides += [(f"friend{n}@example.com", email) for n in range(60)]
+    sides += [(phone, email)] * 50
+    sides += [("carol@example.org", "bob@example.org")] * 10  # out of scope
+    times = ["2026-11-11T09:00:00Z"] * 200 + ["2026-11-11T09:00:01Z"] * 40
+    body = [
+        {
+            "event_id": str(uuid.uuid4()),
+            "occurred_at": occurred_at,
+            "service": "imessage",
+            "source": source,
+            "target": target,
+            "source_ip": "198.51.100.4",
+            "target_reachable": True,
+        }
+        for (source, target), occurred_at in zip(sides, times, strict=True)
+    ]
+    assert logs_ingest(entries=array_entries(body)).accepted == len(body)
+    expected = sorted(
+        (entry["occurred_at"], entry["event_id"])
+        for entry in body
+        if entry["source"] in (phone, email) or entry["target"] in (phone, email)
+    )
+    stream = iter(
+        rows_in_scope(
+            identifiers=[phone, email], date_from=DATE_FROM, date_to=DATE_TO, direction="both"
+        )
+    )
+    rows = [next(stream)]
+    assert not connection.in_atomic_block
+    assert connection.get_autocommit()
+    rows += list(stream)
+    got = [(row.occurred_at.strftime("%Y-%m-%dT%H:%M:%SZ"), str(row.event_id)) for row in rows]
+    assert got == expected
