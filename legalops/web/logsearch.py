@@ -18,7 +18,7 @@ from django.shortcuts import render
 from django.utils import timezone
 
 from legalops.audit.services import audit_record
-from legalops.cases.models import LegalRequest
+from legalops.cases.models import SETTLED_STATUSES, LegalRequest
 from legalops.web.access import CASE_ROLES, staff_required
 from legalops.web.forms import UswdsForm
 from lookups.models import Direction, QueryLogEntry
@@ -95,6 +95,9 @@ class LogSearchForm(UswdsForm):
                 self.add_error("date_to", f"Search at most {MAX_DAYS} days at a time.")
         justification = (data.get("justification") or "").strip()
         data["justification"] = justification
+        served = data.get("request_number")
+        if served is not None and not justification:
+            self._check_served(served, data)
         if "request_number" in data and data["request_number"] is None:
             if not justification:
                 self.add_error(
@@ -108,6 +111,35 @@ class LogSearchForm(UswdsForm):
                     f"Write the justification out (at least {MIN_JUSTIFICATION} characters).",
                 )
         return data
+
+    def _check_served(self, served: LegalRequest, data: dict) -> None:
+        """A request justifies only a search inside it: while it is open, for one of
+        its identifiers, within its range. Anything else needs a written reason."""
+        elsewhere = " Otherwise write an operational justification."
+        if served.status in SETTLED_STATUSES:
+            self.add_error(
+                "request_number",
+                f"{served.number} is {served.status.replace('_', ' ')}: a settled request "
+                "justifies no more searches." + elsewhere,
+            )
+            return
+        handle = data.get("identifier")
+        identifiers = set(served.identifiers.values_list("normalized", flat=True))
+        if handle and handle not in identifiers:
+            self.add_error(
+                "identifier", f"{handle} is not one of {served.number}'s identifiers." + elsewhere
+            )
+        start, end = data.get("date_from"), data.get("date_to")
+        if served.date_from is None or served.date_to is None or not (start and end):
+            return
+        first = served.date_from.astimezone(UTC).date()
+        last = served.date_to.astimezone(UTC).date()
+        if start < first or end > last:
+            self.add_error(
+                "date_from",
+                f"{served.number} covers {first.isoformat()} to {last.isoformat()} (UTC): "
+                "search inside its range." + elsewhere,
+            )
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,10 @@
 """Holds, log search, the audit viewer and the transparency report in a real browser,
 at desktop width and at a phone's 390 px, driven by keyboard where a form allows."""
 
+from datetime import timedelta
+
 import pytest
+from django.utils import timezone
 
 from legalops.audit.models import AuditEvent
 from legalops.cases.models import LegalRequest
@@ -26,7 +29,16 @@ def _no_horizontal_scroll(page) -> bool:  # type: ignore[no-untyped-def]
 
 
 def test_holds_search_audit_and_report(cast: Cast, browser_session, screenshot) -> None:  # type: ignore[no-untyped-def]
-    request_id = filed_order(cast, reference="BT-1", identifiers=["+1 (415) 555-0170"])
+    # Its range covers the log search form's default week, so the request justifies it.
+    now = timezone.now().replace(microsecond=0)
+    week = (now - timedelta(days=6)).replace(hour=0, minute=0, second=0)
+    request_id = filed_order(
+        cast,
+        reference="BT-1",
+        identifiers=["+1 (415) 555-0170"],
+        date_from=week.isoformat(),
+        date_to=(now - timedelta(minutes=1)).isoformat(),
+    )
     number = LegalRequest.objects.get(pk=request_id).number
     page = browser_session().page
     _sign_in(page, cast.custodian.user.username)

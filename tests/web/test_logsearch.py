@@ -51,6 +51,31 @@ def _query(**fields: str) -> str:
     return "/logsearch/?" + urlencode({**base, **fields})
 
 
+def _recent() -> dict[str, str]:
+    """A request range over the last three days, as the searches here use."""
+    now = timezone.now().replace(microsecond=0)
+    start = (now - timedelta(days=2)).replace(hour=0, minute=0, second=0)
+    return {"date_from": start.isoformat(), "date_to": (now - timedelta(minutes=1)).isoformat()}
+
+
+def test_a_request_justifies_only_a_search_inside_it(cast: Cast) -> None:
+    request_id = filed_order(cast, reference="LS-2", identifiers=["+14155550166"], **_recent())
+    number = LegalRequest.objects.get(pk=request_id).number
+    client = signed_in(cast.reviewer_1)
+    other = client.get(_query(identifier="+14155550167", request_number=number))
+    assert other.status_code == 400
+    assert f"+14155550167 is not one of {number}'s identifiers" in page_text(other)
+    today = timezone.now().astimezone(UTC).date()
+    wider = client.get(
+        _query(request_number=number, date_from=(today - timedelta(days=9)).isoformat())
+    )
+    assert wider.status_code == 400 and "search inside its range" in page_text(wider)
+    LegalRequest.objects.filter(pk=request_id).update(status="rejected")
+    settled = client.get(_query(request_number=number))
+    assert settled.status_code == 400 and "justifies no more searches" in page_text(settled)
+    assert _searches() == []  # refused searches run nothing and leave no search event
+
+
 def _searches() -> list[AuditEvent]:
     return list(AuditEvent.objects.filter(action="logs.searched").order_by("seq"))
 
@@ -75,7 +100,7 @@ def test_a_search_without_a_request_or_justification_is_refused(cast: Cast) -> N
 def test_a_search_for_a_request_is_audited_with_its_parameters(cast: Cast) -> None:
     _seed(3)
     _seed(1, source="+14155550167")  # another handle: not a result
-    request_id = filed_order(cast, reference="LS-1", identifiers=["+14155550166"])
+    request_id = filed_order(cast, reference="LS-1", identifiers=["+14155550166"], **_recent())
     number = LegalRequest.objects.get(pk=request_id).number
     client = signed_in(cast.reviewer_2)
     found = client.get(_query(request_number=number.lower(), direction="outgoing"))
