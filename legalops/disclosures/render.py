@@ -40,6 +40,7 @@ from weasyprint.urls import FatalURLFetchingError
 
 from legalops.disclosures.chunks import PartJob, RenderFailed, RowOrderError, RowSpool, parts_run
 from legalops.disclosures.fetcher import ASSETS_BASE_URL, AssetOnlyFetcher, RenderRefused
+from legalops.disclosures.record_lines import LABELS as _FIELD_LABELS
 from legalops.disclosures.record_lines import records_pages
 
 __all__ = [
@@ -88,14 +89,6 @@ ALLOWED_FIELDS: tuple[str, ...] = (
     "client",
     "target_reachable",
 )
-_FIELD_LABELS: dict[str, str] = {
-    "service": "Service",
-    "source": "Source (made the lookup)",
-    "target": "Target (looked up)",
-    "source_ip": "Source IP",
-    "client": "Client (as reported)",
-    "target_reachable": "Reachable",
-}
 DEFAULT_PROVIDER_NAME = "the Provider"
 
 
