@@ -1,6 +1,7 @@
 """The transparency page: the report for a half-year (or any range), charts and CSV."""
 
 from datetime import UTC, date, timedelta
+from typing import Any
 
 from django import forms
 from django.http import HttpRequest, HttpResponse
@@ -112,16 +113,21 @@ def _range(request: HttpRequest) -> tuple[ReportRangeForm, date, date]:
     return ReportRangeForm(initial={"date_from": first, "date_to": last}), first, last
 
 
+def _invalid_range(request: HttpRequest, form: Any) -> HttpResponse:
+    """The page with the range form's errors next to its fields, and no report."""
+    return render(
+        request,
+        "web/transparency/report.html",
+        {"form": form, "report": None, "halves": recent_halves(timezone.now().date())},
+        status=400,
+    )
+
+
 @staff_required(*CASE_ROLES)
 def transparency_page(request: HttpRequest) -> HttpResponse:
     form, first, last = _range(request)
     if form.is_bound and not form.is_valid():
-        return render(
-            request,
-            "web/transparency/report.html",
-            {"form": form, "report": None, "halves": recent_halves(timezone.now().date())},
-            status=400,
-        )
+        return _invalid_range(request, form)
     report = transparency_report(date_from=first, date_to=last)
     series = [(row.process_type, row.label) for row in report.by_type]
     context = {
@@ -150,10 +156,5 @@ def transparency_page(request: HttpRequest) -> HttpResponse:
 def transparency_csv_download(request: HttpRequest) -> HttpResponse:
     form, first, last = _range(request)
     if form.is_bound and not form.is_valid():
-        return render(
-            request,
-            "web/transparency/report.html",
-            {"form": form, "report": None, "halves": recent_halves(timezone.now().date())},
-            status=400,
-        )
+        return _invalid_range(request, form)
     return csv_response(transparency_report(date_from=first, date_to=last))
