@@ -221,6 +221,20 @@ def _render(
     return pdf, expected, pages, extract.sha256
 
 
+def _render_problem(
+    *, request: LegalRequest, package: Package, action: str, problem: str, reason: str
+) -> None:
+    """Audit why the render stopped and fail the package with words for the staff."""
+    with transaction.atomic():
+        audit_record(
+            actor=None,
+            action=action,
+            target=request,
+            details={"package": str(package.pk), "problem": problem},
+        )
+        _fail(request=request, package=package, reason=reason)
+
+
 def package_generate(*, request_id: str) -> Package | None:
     package = _claim(request_id=request_id)
     if package is None:
@@ -235,39 +249,29 @@ def package_generate(*, request_id: str) -> Package | None:
         except RenderFailed as exc:
             # A part process crashed or was killed: nothing was merged, and the
             # package never becomes ready on a partial document.
-            with transaction.atomic():
-                audit_record(
-                    actor=None,
-                    action="package.render_failed",
-                    target=request,
-                    details={"package": str(package.pk), "problem": str(exc)},
-                )
-                _fail(
-                    request=request,
-                    package=package,
-                    reason=(
-                        f"Rendering the records failed: {exc}. Nothing was produced; check the "
-                        "worker's memory and the log, then regenerate."
-                    ),
-                )
+            _render_problem(
+                request=request,
+                package=package,
+                action="package.render_failed",
+                problem=str(exc),
+                reason=(
+                    f"Rendering the records failed: {exc}. Nothing was produced; check the "
+                    "worker's memory and the log, then regenerate."
+                ),
+            )
             return None
         except (RenderRefused, RenderInputError) as exc:
             # Deterministic: running it again would fail the same way.
-            with transaction.atomic():
-                audit_record(
-                    actor=None,
-                    action="package.render_refused",
-                    target=request,
-                    details={"package": str(package.pk), "problem": str(exc)},
-                )
-                _fail(
-                    request=request,
-                    package=package,
-                    reason=(
-                        f"The renderer refused this package: {exc}. Nothing was produced; report "
-                        "it to the operators."
-                    ),
-                )
+            _render_problem(
+                request=request,
+                package=package,
+                action="package.render_refused",
+                problem=str(exc),
+                reason=(
+                    f"The renderer refused this package: {exc}. Nothing was produced; report "
+                    "it to the operators."
+                ),
+            )
             return None
         verification = package_verify_isolated(pdf=pdf, scope=scope, expected_count=expected)
         if not verification.ok:

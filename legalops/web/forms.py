@@ -44,6 +44,16 @@ class UswdsFormMixin:
             if "usa-input" in css and "usa-input--error" not in css:
                 field.widget.attrs["class"] = f"{css} usa-input--error"
 
+    def add_service_errors(self, errors: dict[str, Any]) -> None:
+        """Put a service's 400 body (``IntakeError.errors``) next to the fields it names;
+        what names no field of this form goes to the form as a whole."""
+        for name, messages in errors.items():
+            if isinstance(messages, dict):  # by index, e.g. identifiers
+                messages = [" ".join(map(str, m)) for m in messages.values()]
+            field = name if name in self.fields else None  # type: ignore[attr-defined]
+            for message in messages if isinstance(messages, list) else [messages]:
+                self.add_error(field, str(message))  # type: ignore[attr-defined]
+
 
 class UswdsForm(UswdsFormMixin, forms.Form):
     pass

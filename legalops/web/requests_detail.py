@@ -176,9 +176,7 @@ def request_verification_submit(request: HttpRequest, request_id: UUID) -> HttpR
             request, legal_request, verification_form=form, refusal=refusal_words(exc), status=409
         )
     except IntakeError as exc:
-        for name, problems in exc.errors.items():
-            for problem in problems:
-                form.add_error(name if name in form.fields else None, str(problem))
+        form.add_service_errors(dict(exc.errors))
         return _page(request, legal_request, verification_form=form, status=400)
     if emergency_is_verified(request=legal_request):
         messages.success(request, "Call recorded: the emergency is verified.")
@@ -212,9 +210,7 @@ def request_nondisclosure_submit(request: HttpRequest, request_id: UUID) -> Http
             request, legal_request, nondisclosure_form=form, refusal=refusal_words(exc), status=409
         )
     except IntakeError as exc:
-        for name, problems in exc.errors.items():
-            for problem in problems:
-                form.add_error(name if name in form.fields else None, str(problem))
+        form.add_service_errors(dict(exc.errors))
         return _page(request, legal_request, nondisclosure_form=form, status=400)
     term = "until further order" if order.indefinite else f"until {order.until:%Y-%m-%d}"
     messages.success(request, f"Non-disclosure order confirmed: notice is delayed {term}.")

@@ -155,12 +155,7 @@ class ReviewForm(UswdsForm):
             errors.update(scope)
         elif scope:
             self.add_error(None, " ".join(map(str, scope)))
-        for name, messages in errors.items():
-            if isinstance(messages, dict):  # by index, e.g. identifiers
-                messages = [" ".join(map(str, m)) for m in messages.values()]
-            field = name if name in self.fields else None
-            for message in messages if isinstance(messages, list) else [messages]:
-                self.add_error(field, str(message))
+        super().add_service_errors(errors)
 
 
 class VerificationForm(UswdsForm):

@@ -3,7 +3,12 @@ with pypdf. Page numbers, Bates numbers and rows must run on across every part
 boundary, whatever the row count."""
 
 import json
+import os
 import re
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -284,26 +289,10 @@ def _render_parts_of(pid: int) -> list[int]:
     return found
 
 
-@pytest.mark.django_db
-def test_a_part_killed_mid_render_fails_the_package_with_a_reason(
-    cast, settings, tmp_path: Path, django_capture_on_commit_callbacks
-) -> None:  # type: ignore[no-untyped-def]
-    """What the kernel's OOM killer would do to a part: the package fails, says why,
-    and never becomes ready on a partial document."""
-    import os
-    import signal
-    import threading
-
-    from legalops.audit.models import AuditEvent
-    from legalops.cases.models import LegalRequest, Status
-    from legalops.disclosures.models import Package, PackageStatus
-    from legalops.disclosures.services import package_generate
-    from tests.disclosures.flow import approved_request, seed_logs
-
-    settings.MEDIA_ROOT = tmp_path / "media"
-    seeded = seed_logs(count=1200)
-    with django_capture_on_commit_callbacks(execute=False):
-        request_id = approved_request(cast, start=seeded["start"][0], end=seeded["end"][0])
+@contextmanager
+def _first_part_killed() -> Iterator[list[int]]:
+    """SIGKILL the first render part this process starts (what the kernel's OOM killer
+    would do); yields the pids killed, filled in once it happened."""
     killed: list[int] = []
     stop = threading.Event()
 
@@ -318,10 +307,30 @@ def test_a_part_killed_mid_render_fails_the_package_with_a_reason(
     watcher = threading.Thread(target=kill_first_part)
     watcher.start()
     try:
-        assert package_generate(request_id=request_id) is None
+        yield killed
     finally:
         stop.set()
         watcher.join()
+
+
+@pytest.mark.django_db
+def test_a_part_killed_mid_render_fails_the_package_with_a_reason(
+    cast, settings, tmp_path: Path, django_capture_on_commit_callbacks
+) -> None:  # type: ignore[no-untyped-def]
+    """What the kernel's OOM killer would do to a part: the package fails, says why,
+    and never becomes ready on a partial document."""
+    from legalops.audit.models import AuditEvent
+    from legalops.cases.models import LegalRequest, Status
+    from legalops.disclosures.models import Package, PackageStatus
+    from legalops.disclosures.services import package_generate
+    from tests.disclosures.flow import approved_request, seed_logs
+
+    settings.MEDIA_ROOT = tmp_path / "media"
+    seeded = seed_logs(count=1200)
+    with django_capture_on_commit_callbacks(execute=False):
+        request_id = approved_request(cast, start=seeded["start"][0], end=seeded["end"][0])
+    with _first_part_killed() as killed:
+        assert package_generate(request_id=request_id) is None
     assert killed
     package = Package.objects.get(request_id=request_id)
     assert package.status == PackageStatus.FAILED
@@ -338,10 +347,6 @@ def test_a_part_killed_during_release_leaves_the_package_ready_and_says_why(
 ) -> None:  # type: ignore[no-untyped-def]
     """A release re-renders the package; a part killed then releases nothing: 409 with
     words, an audit event, and the package still ready for another try."""
-    import os
-    import signal
-    import threading
-
     from legalops.audit.models import AuditEvent
     from legalops.cases.models import LegalRequest, Status
     from legalops.disclosures.models import Package, PackageStatus
@@ -354,24 +359,8 @@ def test_a_part_killed_during_release_leaves_the_package_ready_and_says_why(
         request_id = approved_request(cast, start=seeded["start"][0], end=seeded["end"][0])
     assert package_generate(request_id=request_id) is not None
     ready = Package.objects.get(request_id=request_id)
-    killed: list[int] = []
-    stop = threading.Event()
-
-    def kill_first_part() -> None:
-        while not stop.is_set() and not killed:
-            for pid in _render_parts_of(os.getpid()):
-                os.kill(pid, signal.SIGKILL)
-                killed.append(pid)
-                break
-            stop.wait(0.01)
-
-    watcher = threading.Thread(target=kill_first_part)
-    watcher.start()
-    try:
+    with _first_part_killed() as killed:
         response = cast.custodian.client().post(f"/api/v1/requests/{request_id}/release/")
-    finally:
-        stop.set()
-        watcher.join()
     assert killed
     assert response.status_code == 409, response.json()
     assert "nothing was released" in response.json()["detail"]
