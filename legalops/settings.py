@@ -186,7 +186,7 @@ SPECTACULAR_SETTINGS = {
 # --- Query logs -----------------------------------------------------------------
 LOOKUPS_RETENTION_DAYS = env_int("LOOKUPS_RETENTION_DAYS", 30, minimum=1)
 LOOKUPS_DEFAULT_REGION = env_str("LOOKUPS_DEFAULT_REGION", "US").upper()
-LOOKUPS_INGEST_BATCH_ROWS = env_int("LOOKUPS_INGEST_BATCH_ROWS", 20_000, minimum=1)
+LOOKUPS_INGEST_BATCH_ROWS = env_int("LOOKUPS_INGEST_BATCH_ROWS", 100_000, minimum=1)
 LOOKUPS_PURGE_BATCH_ROWS = env_int("LOOKUPS_PURGE_BATCH_ROWS", 10_000, minimum=1)
 
 # --- Legal requests -------------------------------------------------------------

@@ -13,7 +13,7 @@ from typing import Any, NamedTuple
 
 from django.conf import settings
 
-from lookups.models import Service
+from lookups.choices import Service
 from lookups.normalize import HandleError, normalize_handle
 
 REQUIRED_FIELDS = (

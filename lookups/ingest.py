@@ -5,40 +5,59 @@ Contract:
   stored again; the same ``event_id`` with different content is a rejected row,
   never an overwrite;
 - every valid row is stored; every invalid row is reported by its position;
-- each batch commits on its own, under a lock that serializes ingest writers, so a
-  crash loses at most the batch in flight and two writers never both insert one
-  ``event_id``;
-- memory is bounded by the batch size, not the input size.
+- each batch (``LOOKUPS_INGEST_BATCH_ROWS`` rows) commits on its own, under a lock
+  that serializes ingest writers, so a crash loses at most the batch in flight and
+  two writers never both insert one ``event_id``;
+- memory is bounded by the chunk size, not the batch or the input size: a batch is
+  written as chunks of at most ``CHUNK_ROWS`` rows, each under its own savepoint,
+  and only the chunk being written is held.
 
 Both write optimistically: a batch is inserted at once, and only when the unique
 index on event_id refuses it is the batch looked up and split into new rows,
-identical copies and reused ids. PostgreSQL uses COPY (pipelined with parsing the
-next batch), SQLite one ``executemany`` per batch transaction, encoding values
-exactly as the ORM does.
+identical copies and reused ids. PostgreSQL uses COPY (pipelined with preparing
+the next batch), SQLite one ``executemany`` per batch transaction, encoding values
+exactly as the ORM does. For files, the batches are prepared in a second process
+(:mod:`lookups.parse_process`) while this one stores.
 """
 
 import sqlite3
+import sys
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC
-from typing import Any, TypeVar
+from typing import Any, BinaryIO
 
 from django.conf import settings
 from django.db import connection, transaction
 from psycopg.copy import QueuedLibpqWriter
 from psycopg.errors import UniqueViolation
 
-from lookups.entries import EntryRejected, FieldErrors, LogRow, entry_parse
+from lookups.batches import (
+    EncodedRow,
+    PostgresCodec,
+    PreparedBatch,
+    SqliteCodec,
+    batch_classify,
+    batches_prepare,
+    codec_for,
+    sqlite_time_check,
+)
+from lookups.entries import FieldErrors, LogRow
 from lookups.models import QueryLogEntry
-from lookups.readers import Entry
+from lookups.parse_process import batches_from_process, batches_process_usable
+from lookups.readers import Entry, LogFormat, file_entries
 
 TABLE = QueryLogEntry._meta.db_table
 COLUMNS = LogRow._fields
 # Arbitrary but fixed: the advisory-lock key that serializes ingest writers.
 _INGEST_LOCK_KEY = 0x4C4F_494E  # "LOIN"
 _REJECTION_KEEP = 10_000
-RowT = TypeVar("RowT", bound=tuple[Any, ...])
+# Rows prepared, held and written at a time. A transaction spans several chunks: each
+# commit writes every index page the transaction dirtied (SQLite: to the WAL, then a
+# checkpoint copies them), and with random event_ids and handles that is most of the
+# indexes' pages whatever the batch, so fewer, larger transactions are what make a
+# load fast, and small chunks are what keep its memory flat.
+CHUNK_ROWS = 10_000
 
 
 @dataclass(frozen=True)
@@ -76,7 +95,64 @@ def logs_ingest(
     the result keeps the first 10,000.
     """
     size = batch_size or settings.LOOKUPS_INGEST_BATCH_ROWS
-    region = (region or settings.LOOKUPS_DEFAULT_REGION).upper()
+    batches = batches_prepare(
+        entries,
+        region=_region(region),
+        size=min(size, CHUNK_ROWS),
+        codec=codec_for(connection.vendor),
+    )
+    return _ingest(batches, commit_rows=size, on_rejected=on_rejected)
+
+
+def logs_ingest_file(
+    *,
+    path: str,
+    fmt: LogFormat,
+    region: str | None = None,
+    batch_size: int | None = None,
+    on_rejected: RejectionCallback | None = None,
+    separate_process: bool = True,
+) -> IngestResult:
+    """:func:`logs_ingest` for a file (``path``, or ``"-"`` for standard input).
+
+    With ``separate_process`` (and more than one core), a second process reads and
+    prepares the batches while this one stores them. Raises ``IngestFileError`` when
+    the input as a whole cannot be read, before anything is stored.
+    """
+    region = _region(region)
+    size = batch_size or settings.LOOKUPS_INGEST_BATCH_ROWS
+    chunk = min(size, CHUNK_ROWS)
+    if separate_process and batches_process_usable(path=path):
+        with batches_from_process(
+            path=path, fmt=fmt, region=region, size=chunk, vendor=connection.vendor
+        ) as batches:
+            return _ingest(batches, commit_rows=size, on_rejected=on_rejected)
+    with _opened(path) as stream:
+        batches = batches_prepare(
+            file_entries(stream, fmt=fmt),
+            region=region,
+            size=chunk,
+            codec=codec_for(connection.vendor),
+        )
+        return _ingest(batches, commit_rows=size, on_rejected=on_rejected)
+
+
+@contextmanager
+def _opened(path: str) -> Iterator[BinaryIO]:
+    if path == "-":
+        yield sys.stdin.buffer
+        return
+    with open(path, "rb") as stream:
+        yield stream
+
+
+def _region(region: str | None) -> str:
+    return (region or settings.LOOKUPS_DEFAULT_REGION).upper()
+
+
+def _ingest(
+    batches: Iterable[PreparedBatch], *, commit_rows: int, on_rejected: RejectionCallback | None
+) -> IngestResult:
     result = IngestResult()
 
     def reject(position: int, errors: FieldErrors) -> None:
@@ -85,38 +161,23 @@ def logs_ingest(
         if on_rejected is not None:
             on_rejected(rejection)
 
-    writer = _PostgresWriter() if connection.vendor == "postgresql" else _Writer()
-    batches = _valid_batches(entries, region=region, size=size, reject=reject)
-    for accepted, duplicates, conflicts in writer.write_all(batches):
+    def reported(batches: Iterable[PreparedBatch]) -> Iterator[PreparedBatch]:
+        for batch in batches:
+            for position, errors in batch.rejections:
+                reject(position, errors)
+            yield batch
+
+    writer = (
+        _PostgresWriter(commit_rows=commit_rows)
+        if connection.vendor == "postgresql"
+        else _Writer(commit_rows=commit_rows)
+    )
+    for accepted, duplicates, conflicts in writer.write_all(reported(batches)):
         result.accepted += accepted
         result.duplicates += duplicates
         for position in conflicts:
             reject(position, {"event_id": ["event_id reused with different content"]})
     return result
-
-
-def _valid_batches(
-    entries: Iterable[tuple[int, Entry]],
-    *,
-    region: str | None,
-    size: int,
-    reject: Callable[[int, FieldErrors], None],
-) -> Iterator[list[tuple[int, LogRow]]]:
-    batch: list[tuple[int, LogRow]] = []
-    for position, entry in entries:
-        if isinstance(entry, EntryRejected):
-            reject(position, entry.errors)
-            continue
-        try:
-            batch.append((position, entry_parse(entry, region=region)))
-        except EntryRejected as exc:
-            reject(position, exc.errors)
-            continue
-        if len(batch) >= size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
 
 
 class _Writer:
@@ -151,68 +212,55 @@ class _Writer:
         TABLE,
     )
 
-    def write_all(
-        self, batches: Iterator[list[tuple[int, LogRow]]]
-    ) -> Iterator[tuple[int, int, list[int]]]:
-        """Yield (accepted, duplicates, conflicting positions) per batch, committed."""
-        with _page_cache(kib=self._PAGE_CACHE_KIB):
-            yield from self._write_all(batches)
+    def __init__(self, *, commit_rows: int) -> None:
+        sqlite_time_check(connection.ops.adapt_datetimefield_value)
+        self._codec = SqliteCodec()
+        self._commit_rows = commit_rows
 
-    def _write_all(
-        self, batches: Iterator[list[tuple[int, LogRow]]]
-    ) -> Iterator[tuple[int, int, list[int]]]:
-        for batch in batches:
-            unique, duplicates, conflicts = _dedupe_within_batch(batch)
-            encoded = self._encode(unique)
+    def write_all(self, batches: Iterable[PreparedBatch]) -> Iterator[tuple[int, int, list[int]]]:
+        """Yield (accepted, duplicates, conflicting positions) per chunk, committed."""
+        with _page_cache(kib=self._PAGE_CACHE_KIB):
+            yield from self._write_all(iter(batches))
+
+    def _write_all(self, batches: Iterator[PreparedBatch]) -> Iterator[tuple[int, int, list[int]]]:
+        batch = next(batches, None)
+        while batch is not None:
+            done: list[tuple[int, int, list[int]]] = []
             with transaction.atomic():
-                self._lock()
                 cursor = connection.connection.cursor()
                 try:
-                    try:
-                        with transaction.atomic():
-                            cursor.executemany(self._INSERT_SQL, encoded)
-                        accepted = len(encoded)
-                    except sqlite3.IntegrityError:
-                        fresh, more_duplicates, more_conflicts = _classify(
-                            [
-                                (position, row)
-                                for (position, _), row in zip(unique, encoded, strict=True)
-                            ],
-                            self._existing(cursor, [row[0] for row in encoded]),
-                        )
-                        cursor.executemany(self._INSERT_SQL, fresh)
-                        accepted = len(fresh)
-                        duplicates += more_duplicates
-                        conflicts += more_conflicts
+                    written = 0
+                    while batch is not None and written < self._commit_rows:
+                        done.append(self._write(cursor, batch))
+                        written += len(batch.rows)
+                        # Dropped before the next chunk is read, so at most one is held.
+                        batch = None
+                        batch = next(batches, None)
                 finally:
                     cursor.close()
-            # Drop this batch before the next one is parsed, so at most one is held.
-            del batch, unique, encoded
-            yield accepted, duplicates, conflicts
+            yield from done
 
-    def _lock(self) -> None:
-        """SQLite serializes writers itself (IMMEDIATE transactions)."""
+    def _write(self, cursor: Any, batch: PreparedBatch) -> tuple[int, int, list[int]]:
+        duplicates, conflicts = batch.duplicates, list(batch.conflicts)
+        try:
+            with transaction.atomic():
+                cursor.executemany(self._INSERT_SQL, batch.rows)
+            return len(batch.rows), duplicates, conflicts
+        except sqlite3.IntegrityError:
+            fresh, more_duplicates, more_conflicts = batch_classify(
+                batch, self._existing(cursor, [row[0] for row in batch.rows])
+            )
+            cursor.executemany(self._INSERT_SQL, fresh)
+            return len(fresh), duplicates + more_duplicates, conflicts + more_conflicts
 
-    @staticmethod
-    def _encode(batch: list[tuple[int, LogRow]]) -> list[tuple[Any, ...]]:
-        """The rows as the ORM writes them on SQLite: a UUID as 32 hex digits, a
-        timestamp through the backend's adapter. A different spelling would lose rows
-        on an inclusive edge to a text comparison, and would not compare equal to a
-        stored copy."""
-        adapt = connection.ops.adapt_datetimefield_value
-        return [
-            (row.event_id.replace("-", ""), adapt(row.occurred_at), *row[2:]) for _, row in batch
-        ]
-
-    def _existing(self, cursor: Any, event_ids: list[str]) -> dict[Any, tuple[Any, ...]]:
-        """Stored rows by event_id, in the encoding of ``_encode`` (a stored boolean
-        reads back as 0 or 1, which compares equal to False or True)."""
-        found: dict[Any, tuple[Any, ...]] = {}
+    def _existing(self, cursor: Any, event_ids: list[str]) -> dict[Any, EncodedRow]:
+        """Stored rows by event_id, encoded as the batch's rows are."""
+        found: dict[Any, EncodedRow] = {}
         for start in range(0, len(event_ids), self._LOOKUP_CHUNK):
             chunk = event_ids[start : start + self._LOOKUP_CHUNK]
             marks = ", ".join("?" for _ in chunk)
             for values in cursor.execute(f"{self._LOOKUP_SQL}({marks})", chunk):
-                found[values[0]] = tuple(values)
+                found[values[0]] = self._codec.stored(values)
         return found
 
 
@@ -229,85 +277,6 @@ def _page_cache(*, kib: int) -> Iterator[None]:
         raw.execute(f"PRAGMA cache_size = {int(previous)}")
 
 
-def _dedupe_within_batch(
-    batch: list[tuple[int, LogRow]],
-) -> tuple[list[tuple[int, LogRow]], int, list[int]]:
-    first_seen: dict[Any, LogRow] = {}
-    unique: list[tuple[int, LogRow]] = []
-    duplicates = 0
-    conflicts: list[int] = []
-    for position, row in batch:
-        seen = first_seen.get(row.event_id)
-        if seen is None:
-            first_seen[row.event_id] = row
-            unique.append((position, row))
-        elif seen == row:
-            duplicates += 1
-        else:
-            conflicts.append(position)
-    # In event_id order, the batch's inserts into the two event_id B-trees (the key and
-    # the unique index) walk each index once from left to right instead of touching a
-    # random page per row: that is where a random-UUID load spends its time.
-    unique.sort(key=_by_event_id)
-    return unique, duplicates, conflicts
-
-
-def _by_event_id(item: tuple[int, LogRow]) -> str:
-    return item[1].event_id
-
-
-def _classify(
-    batch: list[tuple[int, RowT]], existing: dict[Any, RowT]
-) -> tuple[list[RowT], int, list[int]]:
-    """Split a batch against stored rows: new rows, identical copies, reused ids.
-
-    Rows are keyed by their first value, the event_id."""
-    fresh: list[RowT] = []
-    duplicates = 0
-    conflicts: list[int] = []
-    for position, row in batch:
-        stored = existing.get(row[0])
-        if stored is None:
-            fresh.append(row)
-        elif stored == row:
-            duplicates += 1
-        else:
-            conflicts.append(position)
-    conflicts.sort()  # reported in input order, whatever order the batch was written in
-    return fresh, duplicates, conflicts
-
-
-_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
-
-
-def _copy_text(value: str) -> str:
-    if "\\" in value or "\t" in value or "\n" in value or "\r" in value:
-        return value.translate(_COPY_ESCAPES)
-    return value
-
-
-def _copy_line(row: LogRow) -> str:
-    # Normalized handles never hold these characters (the normalizer refuses them);
-    # only the raw spellings and the client string can, so only they are escaped.
-    line = (
-        f"{row.event_id}\t{row.occurred_at.isoformat()}\t{row.service}\t"
-        f"{row.source_raw}\t{row.source}\t{row.target_raw}\t{row.target}\t"
-        f"{row.source_ip}\t{row.client}\t{'t' if row.target_reachable else 'f'}\n"
-    )
-    if line.count("\t") == 9 and line.count("\n") == 1 and "\\" not in line and "\r" not in line:
-        return line
-    return (
-        f"{row.event_id}\t{row.occurred_at.isoformat()}\t{row.service}\t"
-        f"{_copy_text(row.source_raw)}\t{row.source}\t{_copy_text(row.target_raw)}\t"
-        f"{row.target}\t{row.source_ip}\t{_copy_text(row.client)}\t"
-        f"{'t' if row.target_reachable else 'f'}\n"
-    )
-
-
-def _copy_block(rows: list[LogRow]) -> bytes:
-    return "".join([_copy_line(row) for row in rows]).encode("utf-8")
-
-
 class _PostgresWriter:
     """COPY straight into the table, optimistically and pipelined.
 
@@ -315,49 +284,69 @@ class _PostgresWriter:
     event_id refuses any that is stored already; only then is the batch looked up
     row by row and copied again without the stored ones (under a savepoint, so the
     refused attempt leaves nothing behind). While the server inserts a batch on its
-    own core, this process parses the next one.
+    own core, the next one is prepared (here, or read from the parsing process).
     """
 
     _LOOKUP_SQL = f"SELECT {', '.join(COLUMNS)} FROM {TABLE} WHERE event_id = ANY(%s)"  # noqa: S608
     _COPY_SQL = f"COPY {TABLE} ({', '.join(COLUMNS)}) FROM STDIN"
 
-    def write_all(
-        self, batches: Iterator[list[tuple[int, LogRow]]]
-    ) -> Iterator[tuple[int, int, list[int]]]:
-        upcoming: list[list[tuple[int, LogRow]] | None] = [next(batches, None)]
+    def __init__(self, *, commit_rows: int) -> None:
+        self._codec = PostgresCodec()
+        self._commit_rows = commit_rows
 
-        def parse_next() -> None:
+    def write_all(self, batches: Iterable[PreparedBatch]) -> Iterator[tuple[int, int, list[int]]]:
+        """Yield (accepted, duplicates, conflicting positions) per chunk, committed."""
+        batches = iter(batches)
+        upcoming: list[PreparedBatch | None] = [next(batches, None)]
+
+        def prepare_next() -> None:
             upcoming[0] = next(batches, None)
 
-        while (batch := upcoming[0]) is not None:
-            upcoming[0] = None
-            unique, duplicates, conflicts = _dedupe_within_batch(batch)
-            fresh = [row for _, row in unique]
-            parsed = False
+        while upcoming[0] is not None:
+            done: list[tuple[int, int, list[int]]] = []
             with transaction.atomic():
                 self._lock()
-                try:
-                    with transaction.atomic():
-                        self._copy(fresh, meanwhile=parse_next)
-                        parsed = True
-                except UniqueViolation:
-                    parsed = True  # parse_next ran inside the refused COPY
-                    fresh, more_duplicates, more_conflicts = _classify(
-                        unique, self._existing(unique)
-                    )
-                    self._copy(fresh, meanwhile=None)
-                    duplicates += more_duplicates
-                    conflicts += more_conflicts
-            if not parsed:
-                parse_next()
-            yield len(fresh), duplicates, conflicts
+                written = 0
+                while (batch := upcoming[0]) is not None and written < self._commit_rows:
+                    upcoming[0] = None
+                    done.append(self._write(batch, prepare_next=prepare_next))
+                    written += len(batch.rows)
+                    del batch
+            yield from done
 
-    def _copy(self, rows: list[LogRow], *, meanwhile: Callable[[], None] | None) -> None:
+    def _write(
+        self, batch: PreparedBatch, *, prepare_next: Callable[[], None]
+    ) -> tuple[int, int, list[int]]:
+        """COPY one chunk under a savepoint; ``prepare_next`` runs exactly once, while
+        the server inserts (unless the chunk fails otherwise: then nothing more is
+        read)."""
+        duplicates, conflicts = batch.duplicates, list(batch.conflicts)
+        prepared: list[bool] = []
+
+        def meanwhile() -> None:
+            prepare_next()
+            prepared.append(True)
+
+        try:
+            with transaction.atomic():
+                self._copy(batch.payload, meanwhile=meanwhile)
+            accepted = len(batch.rows)
+        except UniqueViolation:
+            fresh, more_duplicates, more_conflicts = batch_classify(batch, self._existing(batch))
+            self._copy(self._codec.payload(fresh), meanwhile=None)
+            accepted = len(fresh)
+            duplicates += more_duplicates
+            conflicts += more_conflicts
+        if not prepared:  # the refused COPY ended before it got there
+            prepare_next()
+        return accepted, duplicates, conflicts
+
+    def _copy(self, payload: bytes | None, *, meanwhile: Callable[[], None] | None) -> None:
         with connection.cursor() as cursor:
             raw = cursor.cursor  # psycopg's own cursor: Django's wrapper hides `writer`
             with raw.copy(self._COPY_SQL, writer=QueuedLibpqWriter(raw)) as copy:
-                if rows:
-                    copy.write(_copy_block(rows))
+                if payload:
+                    copy.write(payload)
                 if meanwhile is not None:
                     meanwhile()
 
@@ -365,17 +354,13 @@ class _PostgresWriter:
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_INGEST_LOCK_KEY])
 
-    def _existing(self, batch: list[tuple[int, LogRow]]) -> dict[Any, LogRow]:
-        found: dict[Any, LogRow] = {}
-        if not batch:
+    def _existing(self, batch: PreparedBatch) -> dict[Any, EncodedRow]:
+        found: dict[Any, EncodedRow] = {}
+        if not batch.rows:
             return found
         with connection.cursor() as cursor:
-            cursor.execute(self._LOOKUP_SQL, [[row.event_id for _, row in batch]])
+            cursor.execute(self._LOOKUP_SQL, [[row[0] for row in batch.rows]])
             for values in cursor.fetchall():
-                row = LogRow(*values)
-                found[str(row.event_id)] = row._replace(
-                    event_id=str(row.event_id),
-                    occurred_at=row.occurred_at.astimezone(UTC),
-                    source_ip=str(row.source_ip),
-                )
+                stored = self._codec.stored(values)
+                found[stored[0]] = stored
         return found

@@ -7,20 +7,13 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from lookups.choices import Direction, Service
+
+__all__ = ["Direction", "Hold", "HoldIdentifier", "PurgeRun", "QueryLogEntry", "Service"]
+
 # Handles compare byte-wise ("C" collation on PostgreSQL): equality is all the scope
 # needs, and it keeps the two hot B-tree indexes cheap to build and to load into.
 HANDLE_COLLATION = {"postgresql": "C"}
-
-
-class Service(models.TextChoices):
-    IMESSAGE = "imessage", "iMessage"
-    FACETIME = "facetime", "FaceTime"
-
-
-class Direction(models.TextChoices):
-    OUTGOING = "outgoing", "Outgoing (lookups made by the identifiers)"
-    INCOMING = "incoming", "Incoming (lookups of the identifiers)"
-    BOTH = "both", "Both directions"
 
 
 class HandleField(models.CharField):
