@@ -350,6 +350,38 @@ def test_a_failure_kills_the_server_and_the_parts_it_runs(tmp_path: Path) -> Non
     assert not (tmp_path / "slow.pdf").exists()
 
 
+def test_a_part_killed_by_itself_fails_with_its_name_and_the_signal(tmp_path: Path) -> None:
+    """The kernel's OOM killer picks the largest process: a part, not the server."""
+    rows = tmp_path / "rows.jsonl"
+    rows.write_text(
+        "".join(json.dumps(row) + "\n" for row in rows_of(20 * ROWS_PER_PAGE)), encoding="utf-8"
+    )
+    server = RenderServer(tmp_path)
+    stop = threading.Event()
+
+    def kill_the_part() -> None:
+        while not stop.is_set():
+            pid = server.pids.get("records-big")
+            if pid is not None:
+                os.kill(pid, signal.SIGKILL)  # still running: the server has not reported it
+                return
+            stop.wait(0.005)
+
+    watcher = threading.Thread(target=kill_the_part)
+    watcher.start()
+    try:
+        with pytest.raises(RenderFailed, match="records-big failed: killed by signal 9"):
+            parts_run(
+                [PartJob(name="records-big", job=_records_job(tmp_path, rows, "big.pdf"))],
+                workdir=tmp_path,
+                server=server,
+            )
+    finally:
+        stop.set()
+        watcher.join()
+    assert not (tmp_path / "big.pdf").exists()
+
+
 def _render_parts_of(pid: int) -> list[int]:
     found = []
     for entry in Path("/proc").iterdir():
