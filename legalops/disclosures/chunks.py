@@ -1,5 +1,5 @@
-"""The parent side of the chunked render: spool rows to disk, run the part processes
-two at a time, merge.
+"""The parent side of the chunked render: spool rows to disk, run the parts two at a
+time (children of one render server), merge.
 
 The parent never holds the rows: :class:`RowSpool` checks each row as it arrives
 (numbered 1..N, in time order) and writes it to the current segment file, so memory
@@ -11,9 +11,9 @@ be given its first page number and the total before any of them is rendered.
 import contextlib
 import json
 import os
+import selectors
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -141,51 +141,131 @@ class RowSpool:
 
 @dataclass
 class PartJob:
-    """One part process to run: its JSON job, and what it is called in an error."""
+    """One part to render: its JSON job, and what it is called in an error."""
 
     name: str
     job: dict[str, Any]
 
 
-@dataclass
-class _Running:
-    part: PartJob
-    process: subprocess.Popen[bytes]
-    stderr: IO[bytes]
-    stdout: IO[bytes]
+class RenderServer:
+    """A ``render_part --serve`` process: it imports WeasyPrint once and forks one
+    short-lived child per part (see :mod:`.render_part`).
 
+    The package job runs in a Celery prefork child, which cannot use
+    ``multiprocessing``; a plain subprocess that forks is fine. The server and its
+    children die with the job's process (parent-death signals), and killing the
+    server kills every part it is running.
+    """
 
-def _spawn(part: PartJob, workdir: Path) -> _Running:
-    stdout = (workdir / f"{part.name}.out").open("w+b")
-    stderr = (workdir / f"{part.name}.err").open("w+b")
-    process = subprocess.Popen(  # noqa: S603 (our interpreter, a fixed module, no shell)
-        [sys.executable, "-m", PART_MODULE],
-        stdin=subprocess.PIPE,
-        stdout=stdout,
-        stderr=stderr,
-        env={
-            **os.environ,
-            "LEGALOPS_RENDER_PARENT": str(os.getpid()),
-            "LEGALOPS_RENDER_LIBRARIES": str(workdir / "libraries.json"),
-        },
-    )
-    assert process.stdin is not None
-    try:
-        process.stdin.write(json.dumps(part.job).encode())
-        process.stdin.close()
-    except BrokenPipeError:
-        # The part died before reading its job (killed as it started): its exit
-        # status, read by _outcome, says why.
+    def __init__(self, workdir: Path) -> None:
+        self.workdir = Path(workdir)
+        self._stderr = (self.workdir / "render-server.err").open("w+b")
+        self.process = subprocess.Popen(  # noqa: S603 (our interpreter, a fixed module, no shell)
+            [sys.executable, "-m", PART_MODULE, "--serve"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self._stderr,
+            env={
+                **os.environ,
+                "LEGALOPS_RENDER_PARENT": str(os.getpid()),
+                "LEGALOPS_RENDER_LIBRARIES": str(self.workdir / "libraries.json"),
+            },
+        )
+        assert self.process.stdin is not None and self.process.stdout is not None
+        self._events = self.process.stdout
+        self._selector = selectors.DefaultSelector()
+        self._selector.register(self._events, selectors.EVENT_READ)
+        self._pending = b""
+        self.pids: dict[str, int] = {}
+        self.usage: dict[str, dict[str, float]] = {}
+
+    def submit(self, part: PartJob) -> None:
+        request = {
+            "name": part.name,
+            "job": part.job,
+            "stdout": str(self.workdir / f"{part.name}.out"),
+            "stderr": str(self.workdir / f"{part.name}.err"),
+        }
+        assert self.process.stdin is not None
+        # A server that died cannot take the job; events() then reports its end.
         with contextlib.suppress(BrokenPipeError):
-            process.stdin.close()
-    return _Running(part, process, stderr, stdout)
+            self.process.stdin.write(json.dumps(request).encode() + b"\n")
+            self.process.stdin.flush()
+
+    def events(self, timeout: float) -> list[dict[str, Any]] | None:
+        """What the server reported within ``timeout`` seconds; ``None`` once it has
+        exited and said everything."""
+        if not self._selector.select(timeout):
+            return []
+        chunk = os.read(self._events.fileno(), 1 << 16)
+        if not chunk:
+            self.process.wait()
+            return None
+        self._pending += chunk
+        *lines, self._pending = self._pending.split(b"\n")
+        found = [json.loads(line) for line in lines]
+        for event in found:
+            self.pids[event["name"]] = event["pid"]
+            if "status" in event:
+                self.usage[event["name"]] = {
+                    "cpu_s": event["cpu_s"],
+                    "max_rss_mb": round(event["max_rss_kb"] / 1024, 1),
+                }
+        return found
+
+    def failure(self) -> str:
+        """Why the server itself ended."""
+        code = self.process.wait()
+        if code < 0:
+            return f"killed by signal {-code}"
+        self._stderr.seek(0)
+        lines = self._stderr.read().decode("utf-8", "replace").strip().splitlines()
+        return lines[-1] if lines else f"the render server ended with exit status {code}"
+
+    def close(self) -> None:
+        """Let the server finish what it runs and exit."""
+        assert self.process.stdin is not None
+        with contextlib.suppress(BrokenPipeError):
+            self.process.stdin.close()
+        while self.events(1.0) is not None:
+            pass
+        self._done()
+
+    def kill(self) -> None:
+        """Stop the server now, and with it (their parent-death signal) every part it
+        runs, before they can write anything more."""
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait()
+        with contextlib.suppress(BrokenPipeError, OSError):
+            assert self.process.stdin is not None
+            self.process.stdin.close()
+        self._done()
+
+    def _done(self) -> None:
+        if self._events.closed:
+            return
+        self._selector.close()
+        self._events.close()
+        self._stderr.close()
+
+    def __enter__(self) -> "RenderServer":
+        return self
+
+    def __exit__(self, kind: object, *exc: object) -> None:
+        if kind is None:
+            self.close()
+        else:
+            self.kill()
 
 
-def _outcome(running: _Running) -> int:
+def _outcome(part: PartJob, code: int, workdir: Path) -> int:
     """Pages the part wrote, or the part's failure raised as an exception."""
-    code = running.process.returncode
-    running.stderr.seek(0)
-    lines = running.stderr.read().decode("utf-8", "replace").strip().splitlines()
+    try:
+        lines = (workdir / f"{part.name}.err").read_bytes().decode("utf-8", "replace")
+    except FileNotFoundError:
+        lines = ""
+    lines = lines.strip().splitlines()
     reason = lines[-1] if lines else f"exit status {code}"
     if code == EXIT_REFUSED:
         try:
@@ -196,16 +276,15 @@ def _outcome(running: _Running) -> int:
     if code == EXIT_INPUT:
         from legalops.disclosures.render import RenderInputError
 
-        raise RenderInputError(f"{running.part.name}: {reason}")
+        raise RenderInputError(f"{part.name}: {reason}")
     if code != 0:
         if code < 0:
             reason = f"killed by signal {-code}"
-        raise RenderFailed(f"{running.part.name} failed: {reason}")
-    running.stdout.seek(0)
+        raise RenderFailed(f"{part.name} failed: {reason}")
     try:
-        return int(json.loads(running.stdout.read())["pages"])
-    except (ValueError, KeyError) as exc:
-        raise RenderFailed(f"{running.part.name} gave no page count") from exc
+        return int(json.loads((workdir / f"{part.name}.out").read_bytes())["pages"])
+    except (OSError, ValueError, KeyError) as exc:
+        raise RenderFailed(f"{part.name} gave no page count") from exc
 
 
 def parts_run(
@@ -215,36 +294,40 @@ def parts_run(
     parallel: int = MAX_PARALLEL,
     on_done: Callable[[PartJob, int], None] | None = None,
     poll_seconds: float = 0.01,
+    server: RenderServer | None = None,
 ) -> dict[str, int]:
     """Run the parts, at most ``parallel`` at once, in order; pages per part name.
 
-    The first failure stops everything: the other running parts are killed (by their
-    own process ids) and the failure is raised, so nothing partial is ever merged.
+    Parts run as children of ``server`` (one is started for this call if not given).
+    The first failure stops everything: the server is killed and every part still
+    running with it, and the failure is raised, so nothing partial is ever merged.
     """
+    own = server is None
+    if server is None:
+        server = RenderServer(workdir)
     pending = list(parts)
-    running: list[_Running] = []
+    running: dict[str, PartJob] = {}
     pages: dict[str, int] = {}
     try:
         while pending or running:
             while pending and len(running) < parallel:
-                running.append(_spawn(pending.pop(0), workdir))
-            time.sleep(poll_seconds)
-            for item in list(running):
-                if item.process.poll() is None:
+                part = pending.pop(0)
+                server.submit(part)
+                running[part.name] = part
+            events = server.events(poll_seconds)
+            if events is None:
+                first = next(iter(running.values()))
+                raise RenderFailed(f"{first.name} failed: {server.failure()}")
+            for event in events:
+                if "status" not in event:
                     continue
-                running.remove(item)
-                try:
-                    pages[item.part.name] = _outcome(item)
-                finally:
-                    item.stdout.close()
-                    item.stderr.close()
+                part = running.pop(event["name"])
+                pages[part.name] = _outcome(part, int(event["status"]), workdir)
                 if on_done is not None:
-                    on_done(item.part, pages[item.part.name])
-    finally:
-        for item in running:
-            if item.process.poll() is None:
-                item.process.kill()
-            item.process.wait()
-            item.stdout.close()
-            item.stderr.close()
+                    on_done(part, pages[part.name])
+    except BaseException:
+        server.kill()
+        raise
+    if own:
+        server.close()
     return pages

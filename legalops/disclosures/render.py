@@ -38,7 +38,14 @@ from django.conf import settings
 from django.template import Context, Engine
 from weasyprint.urls import FatalURLFetchingError
 
-from legalops.disclosures.chunks import PartJob, RenderFailed, RowOrderError, RowSpool, parts_run
+from legalops.disclosures.chunks import (
+    PartJob,
+    RenderFailed,
+    RenderServer,
+    RowOrderError,
+    RowSpool,
+    parts_run,
+)
 from legalops.disclosures.fetcher import ASSETS_BASE_URL, AssetOnlyFetcher, RenderRefused
 from legalops.disclosures.record_lines import LABELS as _FIELD_LABELS
 from legalops.disclosures.record_lines import records_pages
@@ -437,112 +444,119 @@ def package_pdf_render(
     out_path.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".parts-", dir=out_path.parent) as tmp:
         workdir = Path(tmp)
-        spool = rows if isinstance(rows, RowSpool) else _spooled(rows, workdir / "rows")
-        if not spool.closed:
-            raise RenderInputError("the row spool must be closed before rendering")
-        counts = {spool.count, context["row_count"], context["certificate"]["row_count"]}
-        if len(counts) != 1:
-            raise RenderInputError(
-                f"row counts disagree: {spool.count} rows given, row_count="
-                f"{context['row_count']}, certificate.row_count="
-                f"{context['certificate']['row_count']}"
-            )
-        has_third_party = context["direction"] in ("incoming", "both") or spool.third_party
-        shared = {
-            **context,
-            "provider_name": _provider_name(context),
-            "columns": columns,
-            # notes about a field appear only when that field is produced
-            "printed_fields": {field: field in context["fields"] for field in ALLOWED_FIELDS},
-            "has_third_party_column": has_third_party,
-        }
-        # Pages are counted before anything is written: the cover letter and the
-        # notes with the certificate by laying them out here (a few pages, and the
-        # page numbers in the margins do not change the layout), the records from
-        # the row count alone (fixed rows per page).
-        probe = {**shared, "first_page": 1, "total_pages": 0}
-        front = _layout_pages(_render_html(PACKAGE_TEMPLATES["front"], probe))
-        back = _layout_pages(_render_html(PACKAGE_TEMPLATES["back"], probe))
-        records = records_pages(spool.count)
-        total = front + records + back
-        layout = {
-            "fields": list(context["fields"]),
-            "tz_label": context["range"]["tz_label"],
-            "row_count": spool.count,
-            "has_third_party": has_third_party,
-        }
-        parts: list[PartJob] = []
-        first_page, first_row = front + 1, 1
-        for index, segments in enumerate(spool.parts() or [[_empty_segment(workdir)]]):
-            rows_in_part = sum(_lines(path) for path in segments)
-            parts.append(
-                PartJob(
-                    name=f"records-{index:04d}",
-                    job={
-                        "kind": "records",
-                        "rows": [str(path) for path in segments],
-                        "out": str(workdir / f"records-{index:04d}.pdf"),
-                        "first_page": first_page,
-                        "first_row": first_row,
-                        "total_pages": total,
-                        "layout": layout,
-                        "request_number": context["request"]["number"],
-                        "bates_prefix": context["bates_prefix"],
-                    },
+        # One render server for every part of this package, the merge included: it
+        # imports WeasyPrint once instead of once per part, and does so while this
+        # process spools and lays out the cover letter and the notes.
+        with RenderServer(workdir) as server:
+            spool = rows if isinstance(rows, RowSpool) else _spooled(rows, workdir / "rows")
+            if not spool.closed:
+                raise RenderInputError("the row spool must be closed before rendering")
+            counts = {spool.count, context["row_count"], context["certificate"]["row_count"]}
+            if len(counts) != 1:
+                raise RenderInputError(
+                    f"row counts disagree: {spool.count} rows given, row_count="
+                    f"{context['row_count']}, certificate.row_count="
+                    f"{context['certificate']['row_count']}"
                 )
-            )
-            first_page += records_pages(rows_in_part)
-            first_row += rows_in_part
-        description = (
-            f"Records produced for request {context['request']['number']}; SHA-256 {digest}"
-        )
-        documents = [
-            {
-                "template": PACKAGE_TEMPLATES[name],
-                "context": {**shared, "first_page": start, "total_pages": total},
-                "out": str(workdir / f"{name}.pdf"),
-                "attachment": attachment,
+            has_third_party = context["direction"] in ("incoming", "both") or spool.third_party
+            shared = {
+                **context,
+                "provider_name": _provider_name(context),
+                "columns": columns,
+                # notes about a field appear only when that field is produced
+                "printed_fields": {field: field in context["fields"] for field in ALLOWED_FIELDS},
+                "has_third_party_column": has_third_party,
             }
-            for name, start, attachment in (
-                ("front", 1, {"path": str(csv_path), "description": description}),
-                ("back", front + records + 1, None),
-            )
-        ]
-        # The records parts are the long ones: they start first, and the short
-        # documents fill in behind them.
-        parts.append(PartJob(name="documents", job={"kind": "documents", "documents": documents}))
-        done: list[str] = []
-
-        def progress(part: PartJob, pages: int) -> None:
-            done.append(part.name)
-            if on_progress is not None:
-                on_progress(len(done) / len(parts))
-
-        pages = parts_run(parts, workdir=workdir, on_done=progress)
-        if pages["documents"] != front + back:
-            raise RenderFailed(
-                f"the cover letter, notes and certificate have {pages['documents']} pages, "
-                f"{front + back} expected"
-            )
-        merged = parts_run(
-            [
-                PartJob(
-                    name="merge",
-                    job={
-                        "kind": "merge",
-                        "parts": [
-                            documents[0]["out"],
-                            *(part.job["out"] for part in parts[:-1]),
-                            documents[1]["out"],
-                        ],
-                        "out": str(out_path),
-                        "pages": total,
-                    },
+            # Pages are counted before anything is written: the cover letter and the
+            # notes with the certificate by laying them out here (a few pages, and the
+            # page numbers in the margins do not change the layout), the records from
+            # the row count alone (fixed rows per page).
+            probe = {**shared, "first_page": 1, "total_pages": 0}
+            front = _layout_pages(_render_html(PACKAGE_TEMPLATES["front"], probe))
+            back = _layout_pages(_render_html(PACKAGE_TEMPLATES["back"], probe))
+            records = records_pages(spool.count)
+            total = front + records + back
+            layout = {
+                "fields": list(context["fields"]),
+                "tz_label": context["range"]["tz_label"],
+                "row_count": spool.count,
+                "has_third_party": has_third_party,
+            }
+            parts: list[PartJob] = []
+            first_page, first_row = front + 1, 1
+            for index, segments in enumerate(spool.parts() or [[_empty_segment(workdir)]]):
+                rows_in_part = sum(_lines(path) for path in segments)
+                parts.append(
+                    PartJob(
+                        name=f"records-{index:04d}",
+                        job={
+                            "kind": "records",
+                            "rows": [str(path) for path in segments],
+                            "out": str(workdir / f"records-{index:04d}.pdf"),
+                            "first_page": first_page,
+                            "first_row": first_row,
+                            "total_pages": total,
+                            "layout": layout,
+                            "request_number": context["request"]["number"],
+                            "bates_prefix": context["bates_prefix"],
+                        },
+                    )
                 )
-            ],
-            workdir=workdir,
-            parallel=1,
-        )
+                first_page += records_pages(rows_in_part)
+                first_row += rows_in_part
+            description = (
+                f"Records produced for request {context['request']['number']}; SHA-256 {digest}"
+            )
+            documents = [
+                {
+                    "template": PACKAGE_TEMPLATES[name],
+                    "context": {**shared, "first_page": start, "total_pages": total},
+                    "out": str(workdir / f"{name}.pdf"),
+                    "attachment": attachment,
+                }
+                for name, start, attachment in (
+                    ("front", 1, {"path": str(csv_path), "description": description}),
+                    ("back", front + records + 1, None),
+                )
+            ]
+            # The records parts are the long ones: they start first, and the short
+            # documents fill in behind them.
+            parts.append(
+                PartJob(name="documents", job={"kind": "documents", "documents": documents})
+            )
+            done: list[str] = []
+
+            def progress(part: PartJob, pages: int) -> None:
+                done.append(part.name)
+                if on_progress is not None:
+                    on_progress(len(done) / len(parts))
+
+            pages = parts_run(parts, workdir=workdir, on_done=progress, server=server)
+            if pages["documents"] != front + back:
+                raise RenderFailed(
+                    f"the cover letter, notes and certificate have {pages['documents']} pages, "
+                    f"{front + back} expected"
+                )
+            merged = parts_run(
+                [
+                    PartJob(
+                        name="merge",
+                        job={
+                            "kind": "merge",
+                            "parts": [
+                                documents[0]["out"],
+                                *(part.job["out"] for part in parts[:-1]),
+                                documents[1]["out"],
+                            ],
+                            "out": str(out_path),
+                            "pages": total,
+                        },
+                    )
+                ],
+                workdir=workdir,
+                parallel=1,
+                server=server,
+            )
     return merged["merge"]
 
 

@@ -19,6 +19,7 @@ import pytest
 from legalops.disclosures.chunks import (
     PartJob,
     RenderFailed,
+    RenderServer,
     RowSpool,
     parts_run,
 )
@@ -271,6 +272,114 @@ def test_a_failing_part_stops_the_others_and_names_the_part(tmp_path: Path) -> N
     # the slow part was stopped, not left to finish
     assert not (tmp_path / "slow.pdf").exists()
     assert not (tmp_path / "broken.pdf").exists()
+
+
+def _records_job(tmp_path: Path, rows: Path, out: str) -> dict[str, Any]:
+    return {
+        "kind": "records",
+        "rows": [str(rows)],
+        "out": str(tmp_path / out),
+        "first_page": 1,
+        "first_row": 1,
+        "total_pages": 100,
+        "layout": {
+            "fields": ["occurred_at", "source"],
+            "tz_label": "UTC",
+            "row_count": 1,
+            "has_third_party": False,
+        },
+        "request_number": NUMBER,
+        "bates_prefix": BATES,
+    }
+
+
+def _alive(pid: int) -> bool:
+    """``pid`` runs (and is not a zombie waiting for its parent)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+    return not re.search(r"(?m)^State:\s+Z", status)
+
+
+def test_every_part_is_a_child_of_the_server_that_is_gone_after_its_part(tmp_path: Path) -> None:
+    """Each part is forked from the render server and exits after it, so whatever
+    WeasyPrint keeps is given back part by part; the server ends with the last one."""
+    rows = tmp_path / "rows.jsonl"
+    rows.write_text(
+        "".join(json.dumps(row) + "\n" for row in rows_of(2 * ROWS_PER_PAGE)), encoding="utf-8"
+    )
+    parts = [
+        PartJob(name=f"records-{i}", job=_records_job(tmp_path, rows, f"{i}.pdf")) for i in range(3)
+    ]
+    with RenderServer(tmp_path) as server:
+        pages = parts_run(parts, workdir=tmp_path, server=server)
+        assert pages == {"records-0": 2, "records-1": 2, "records-2": 2}
+        children = [server.pids[part.name] for part in parts]
+        assert len(set(children)) == 3 and server.process.pid not in children
+        assert not any(_alive(pid) for pid in children)
+        assert server.process.poll() is None  # still there for the next parts
+    assert server.process.returncode == 0
+    assert set(server.usage) == {part.name for part in parts}
+
+
+def test_a_failure_kills_the_server_and_the_parts_it_runs(tmp_path: Path) -> None:
+    good = tmp_path / "good.jsonl"
+    good.write_text(
+        "".join(json.dumps(row) + "\n" for row in rows_of(20 * ROWS_PER_PAGE)), encoding="utf-8"
+    )
+    broken = tmp_path / "broken.jsonl"
+    broken.write_text('{"n": 1, "utc": \n', encoding="utf-8")
+    server = RenderServer(tmp_path)
+    with pytest.raises(RenderFailed, match="records-broken failed"):
+        parts_run(
+            [
+                PartJob(name="records-slow", job=_records_job(tmp_path, good, "slow.pdf")),
+                PartJob(name="records-broken", job=_records_job(tmp_path, broken, "broken.pdf")),
+            ],
+            workdir=tmp_path,
+            server=server,
+        )
+    assert server.process.returncode is not None
+    slow = server.pids["records-slow"]
+    for _ in range(100):  # the parent-death signal is sent as the server exits
+        if not _alive(slow):
+            break
+        threading.Event().wait(0.01)
+    assert not _alive(slow)
+    assert not (tmp_path / "slow.pdf").exists()
+
+
+def test_a_part_killed_by_itself_fails_with_its_name_and_the_signal(tmp_path: Path) -> None:
+    """The kernel's OOM killer picks the largest process: a part, not the server."""
+    rows = tmp_path / "rows.jsonl"
+    rows.write_text(
+        "".join(json.dumps(row) + "\n" for row in rows_of(20 * ROWS_PER_PAGE)), encoding="utf-8"
+    )
+    server = RenderServer(tmp_path)
+    stop = threading.Event()
+
+    def kill_the_part() -> None:
+        while not stop.is_set():
+            pid = server.pids.get("records-big")
+            if pid is not None:
+                os.kill(pid, signal.SIGKILL)  # still running: the server has not reported it
+                return
+            stop.wait(0.005)
+
+    watcher = threading.Thread(target=kill_the_part)
+    watcher.start()
+    try:
+        with pytest.raises(RenderFailed, match="records-big failed: killed by signal 9"):
+            parts_run(
+                [PartJob(name="records-big", job=_records_job(tmp_path, rows, "big.pdf"))],
+                workdir=tmp_path,
+                server=server,
+            )
+    finally:
+        stop.set()
+        watcher.join()
+    assert not (tmp_path / "big.pdf").exists()
 
 
 def _render_parts_of(pid: int) -> list[int]:
