@@ -939,7 +939,11 @@ def bench_ingest(db: Database, *, rows: int, profile_rows: int) -> dict[str, Any
     )
     targets: dict[str, Any] = {
         "ratio_at_least_0.5": ratio >= 0.5,
-        "peak_rss_at_most_200_mb": max(full["peak_rss_mb"], part["peak_rss_mb"]) <= 200,
+        # all of the command's processes together (it and its parsing process)
+        "peak_rss_at_most_200_mb": max(
+            full["peak_rss_all_processes_mb"], part["peak_rss_all_processes_mb"]
+        )
+        <= 200,
     }
     if db.vendor == "postgresql":
         targets["rows_per_s_at_least_100000"] = full["rows_per_s"] >= 100_000
