@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
-from lookups.entries import EntryRejected, FieldErrors, LogRow, entry_parse
+from lookups.entries import EntryRejected, FieldErrors, LogRow, canonical_ip, entry_parse
 from lookups.readers import Entry
 
 EncodedRow = tuple[Any, ...]
@@ -127,7 +127,8 @@ class PostgresCodec(Codec):
             str(row.event_id),
             row.occurred_at.astimezone(UTC).isoformat(),
             *row[2:7],
-            str(row.source_ip),
+            # inet prints some addresses unlike Python (::1.2.3.4 for ::102:304)
+            canonical_ip(str(row.source_ip)),
             *row[8:],
         )
 
@@ -143,20 +144,20 @@ def batches_prepare(
     size: int,
     codec: Codec,
 ) -> Iterator[PreparedBatch]:
-    """Batches of at most ``size`` valid entries; the last one also carries any
-    rejections after the last valid entry (and may hold no rows)."""
+    """Batches of at most ``size`` valid entries and at most ``size`` rejections (so a
+    file of bad lines is reported, and held, a chunk at a time); the last one may hold
+    no rows."""
     rejections: list[tuple[int, FieldErrors]] = []
     parsed: list[tuple[int, LogRow]] = []
     for position, entry in entries:
         if isinstance(entry, EntryRejected):
             rejections.append((position, entry.errors))
-            continue
-        try:
-            parsed.append((position, entry_parse(entry, region=region)))
-        except EntryRejected as exc:
-            rejections.append((position, exc.errors))
-            continue
-        if len(parsed) >= size:
+        else:
+            try:
+                parsed.append((position, entry_parse(entry, region=region)))
+            except EntryRejected as exc:
+                rejections.append((position, exc.errors))
+        if len(parsed) >= size or len(rejections) >= size:
             yield _batch(rejections, parsed, codec)
             rejections, parsed = [], []
     if parsed or rejections:

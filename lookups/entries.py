@@ -14,7 +14,7 @@ from typing import Any, NamedTuple
 from django.conf import settings
 
 from lookups.choices import Service
-from lookups.normalize import HandleError, normalize_handle
+from lookups.normalize import MAX_HANDLE_LENGTH, HandleError, normalize_handle
 
 REQUIRED_FIELDS = (
     "event_id",
@@ -157,6 +157,10 @@ def _parse_service(value: Any, region: str | None) -> str:
 def _parse_handle(value: Any, region: str | None) -> tuple[str, str]:
     if not isinstance(value, str):
         raise ValueError("must be a phone number or email address string")
+    # The raw spelling is stored as received, spaces and all, so it must fit its
+    # column too (the normalizer measures the trimmed value).
+    if len(value) > MAX_HANDLE_LENGTH:
+        raise ValueError(f"{value[:80]!r} is longer than {MAX_HANDLE_LENGTH} characters")
     try:
         return value, normalize_handle(value, region=region).normalized
     except HandleError as exc:
@@ -164,19 +168,24 @@ def _parse_handle(value: Any, region: str | None) -> tuple[str, str]:
 
 
 @lru_cache(maxsize=131_072)
-def _canonical_ip(value: str) -> str:
+def canonical_ip(value: str) -> str:
     if "%" in value:
         raise ValueError(f"{value[:60]!r}: zone-scoped addresses are not accepted")
     try:
-        return str(ipaddress.ip_address(value))
+        address = ipaddress.ip_address(value)
     except ValueError:
         raise ValueError(f"{value[:60]!r} is not an IPv4 or IPv6 address") from None
+    if address.version == 6 and address.ipv4_mapped:
+        # The ORM's spelling (GenericIPAddressField cleans IPv6 with
+        # django.utils.ipv6) and PostgreSQL's, where Python's own is ::ffff:102:304.
+        return f"::ffff:{address.ipv4_mapped}"
+    return str(address)
 
 
 def _parse_ip(value: Any, region: str | None) -> str:
     if not isinstance(value, str):
         raise ValueError("must be an IP address string")
-    return _canonical_ip(value.strip())
+    return canonical_ip(value.strip())
 
 
 def _parse_client(value: Any, region: str | None) -> str:

@@ -4,24 +4,26 @@ Contract:
 - idempotent by ``event_id``: an identical copy counts as a duplicate and is not
   stored again; the same ``event_id`` with different content is a rejected row,
   never an overwrite;
-- every valid row is stored; every invalid row is reported by its position;
-- each batch (``LOOKUPS_INGEST_BATCH_ROWS`` rows) commits on its own, under a lock
-  that serializes ingest writers, so a crash loses at most the batch in flight and
-  two writers never both insert one ``event_id``;
-- memory is bounded by the chunk size, not the batch or the input size: a batch is
-  written as chunks of at most ``CHUNK_ROWS`` rows, each under its own savepoint,
-  and only the chunk being written is held.
+- every valid row is stored; every invalid row is reported by its position, in
+  input order, once the transaction around it has committed;
+- each batch (at most ``LOOKUPS_INGEST_BATCH_ROWS`` entries) is one transaction,
+  under a lock that serializes ingest writers, so a crash loses at most the batch in
+  flight and two writers never both insert one ``event_id``; a batch also ends when
+  the next chunk is not ready in time, so no lock waits on a slow producer;
+- memory is bounded by the chunk, not the batch or the input: a batch is written as
+  chunks of at most ``CHUNK_ROWS`` rows, each under its own savepoint.
 
-Both write optimistically: a batch is inserted at once, and only when the unique
-index on event_id refuses it is the batch looked up and split into new rows,
-identical copies and reused ids. PostgreSQL uses COPY (pipelined with preparing
-the next batch), SQLite one ``executemany`` per batch transaction, encoding values
-exactly as the ORM does. For files, the batches are prepared in a second process
+Both write optimistically: a chunk is inserted at once, and only when the unique
+index on event_id refuses it is the chunk looked up and split into new rows,
+identical copies and reused ids. PostgreSQL uses COPY (taking the next chunk while
+the server inserts), SQLite ``executemany``, encoding values exactly as the ORM
+does. For files, the chunks are prepared in a second process
 (:mod:`lookups.parse_process`) while this one stores.
 """
 
 import sqlite3
 import sys
+import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -58,6 +60,7 @@ _REJECTION_KEEP = 10_000
 # indexes' pages whatever the batch, so fewer, larger transactions are what make a
 # load fast, and small chunks are what keep its memory flat.
 CHUNK_ROWS = 10_000
+_NOT_TAKEN = object()  # the next chunk is still to be read
 
 
 @dataclass(frozen=True)
@@ -101,7 +104,7 @@ def logs_ingest(
         size=min(size, CHUNK_ROWS),
         codec=codec_for(connection.vendor),
     )
-    return _ingest(batches, commit_rows=size, on_rejected=on_rejected)
+    return _ingest(batches, commit_rows=size, ready=_always, on_rejected=on_rejected)
 
 
 def logs_ingest_file(
@@ -126,7 +129,7 @@ def logs_ingest_file(
         with batches_from_process(
             path=path, fmt=fmt, region=region, size=chunk, vendor=connection.vendor
         ) as batches:
-            return _ingest(batches, commit_rows=size, on_rejected=on_rejected)
+            return _ingest(batches, commit_rows=size, ready=batches.ready, on_rejected=on_rejected)
     with _opened(path) as stream:
         batches = batches_prepare(
             file_entries(stream, fmt=fmt),
@@ -134,7 +137,10 @@ def logs_ingest_file(
             size=chunk,
             codec=codec_for(connection.vendor),
         )
-        return _ingest(batches, commit_rows=size, on_rejected=on_rejected)
+        # Standard input read here may wait on its producer for any time: each chunk
+        # is then committed before the next is read, as the lock must not wait too.
+        ready = _never if path == "-" else _always
+        return _ingest(batches, commit_rows=size, ready=ready, on_rejected=on_rejected)
 
 
 @contextmanager
@@ -150,52 +156,117 @@ def _region(region: str | None) -> str:
     return (region or settings.LOOKUPS_DEFAULT_REGION).upper()
 
 
+def _always(timeout: float) -> bool:
+    return True
+
+
+def _never(timeout: float) -> bool:
+    return False
+
+
+Ready = Callable[[float], bool]
+
+
 def _ingest(
-    batches: Iterable[PreparedBatch], *, commit_rows: int, on_rejected: RejectionCallback | None
+    batches: Iterable[PreparedBatch],
+    *,
+    commit_rows: int,
+    ready: Ready,
+    on_rejected: RejectionCallback | None,
 ) -> IngestResult:
     result = IngestResult()
-
-    def reject(position: int, errors: FieldErrors) -> None:
-        rejection = Rejection(position=position, errors=errors)
-        result.reject(rejection)
-        if on_rejected is not None:
-            on_rejected(rejection)
-
-    def reported(batches: Iterable[PreparedBatch]) -> Iterator[PreparedBatch]:
-        for batch in batches:
-            for position, errors in batch.rejections:
-                reject(position, errors)
-            yield batch
-
     writer = (
-        _PostgresWriter(commit_rows=commit_rows)
+        _PostgresWriter(commit_rows=commit_rows, ready=ready)
         if connection.vendor == "postgresql"
-        else _Writer(commit_rows=commit_rows)
+        else _Writer(commit_rows=commit_rows, ready=ready)
     )
-    for accepted, duplicates, conflicts in writer.write_all(reported(batches)):
-        result.accepted += accepted
-        result.duplicates += duplicates
-        for position in conflicts:
-            reject(position, {"event_id": ["event_id reused with different content"]})
+    for written in writer.write_all(batches):
+        result.accepted += written.accepted
+        result.duplicates += written.duplicates
+        for position, errors in written.rejections:
+            rejection = Rejection(position=position, errors=errors)
+            result.reject(rejection)
+            if on_rejected is not None:
+                on_rejected(rejection)
     return result
 
 
-class _Writer:
-    """Stores batches under the ingest lock, optimistically (SQLite).
+def _reused() -> FieldErrors:
+    return {"event_id": ["event_id reused with different content"]}
 
-    Most batches are new rows: each is inserted at once, and the unique index on
-    event_id refuses the whole batch if any row is stored already. Only then is the
-    batch looked up and classified row by row, and its new rows inserted (the
-    refused attempt ran under a savepoint, so it leaves nothing behind).
+
+@dataclass
+class _Transaction:
+    """What one committed transaction stored and refused."""
+
+    accepted: int = 0
+    duplicates: int = 0
+    rejections: list[tuple[int, FieldErrors]] = field(default_factory=list)
+    entries: int = 0  # rows and rejections taken in, against the batch size
+
+    def add(self, batch: PreparedBatch, written: tuple[int, int, list[int]]) -> None:
+        accepted, duplicates, conflicts = written
+        self.accepted += accepted
+        self.duplicates += duplicates
+        self.rejections += batch.rejections
+        self.rejections += [(position, _reused()) for position in conflicts]
+        self.entries += _entries(batch)
+
+    def reported(self) -> "_Transaction":
+        # Parse rejections of a later chunk are known before the reused ids of an
+        # earlier one: reported in input order, once committed.
+        self.rejections.sort(key=_position)
+        return self
+
+
+def _position(item: tuple[int, FieldErrors]) -> int:
+    return item[0]
+
+
+def _entries(batch: PreparedBatch) -> int:
+    return len(batch.rows) + batch.duplicates + len(batch.conflicts) + len(batch.rejections)
+
+
+class _TransactionWriter:
+    """Transactions of up to ``commit_rows`` entries and ``MAX_TRANSACTION_S`` seconds,
+    each written as chunks under savepoints. A transaction goes on to the next chunk
+    only if the source has it ready within ``WAIT_S`` (the parsing process sends a
+    chunk when it is complete); otherwise it commits first, so the write lock never
+    waits on a slow producer."""
+
+    MAX_TRANSACTION_S = 2.0
+    WAIT_S = 0.5
+
+    def __init__(self, *, commit_rows: int, ready: Ready) -> None:
+        self._commit_rows = commit_rows
+        self._ready = ready
+
+    def _more(self, done: _Transaction, started: float, *, adding: int = 0) -> bool:
+        """Whether the transaction takes another chunk after ``adding`` more entries."""
+        return (
+            done.entries + adding < self._commit_rows
+            and time.monotonic() - started < self.MAX_TRANSACTION_S
+            and self._ready(self.WAIT_S)
+        )
+
+
+class _Writer(_TransactionWriter):
+    """Stores chunks optimistically (SQLite, which serializes writers itself with
+    IMMEDIATE transactions).
+
+    Most chunks are new rows: each is inserted at once, and the unique index on
+    event_id refuses the whole chunk if any row is stored already. Only then is the
+    chunk looked up and classified row by row, and its new rows inserted (the refused
+    attempt ran under a savepoint, so it leaves nothing behind).
 
     The rows go through the driver's own cursor: Django's cursor would keep each
-    batch's SQL and parameters in the query log under ``DEBUG``, so memory would
+    chunk's SQL and parameters in the query log under ``DEBUG``, so memory would
     grow with the input.
     """
 
     _LOOKUP_CHUNK = 900
     # The connection's usual page cache (64 MB) serves readers that come back to the
-    # same pages. A batch in event_id order touches each page of the two event_id
+    # same pages. A chunk in event_id order touches each page of the two event_id
     # indexes once, in order, so a quarter of that cache loads as fast (measured at
     # 1M rows), and the rest would only add to the process's memory.
     _PAGE_CACHE_KIB = 16_384
@@ -212,33 +283,35 @@ class _Writer:
         TABLE,
     )
 
-    def __init__(self, *, commit_rows: int) -> None:
+    def __init__(self, *, commit_rows: int, ready: Ready) -> None:
         sqlite_time_check(connection.ops.adapt_datetimefield_value)
+        super().__init__(commit_rows=commit_rows, ready=ready)
         self._codec = SqliteCodec()
-        self._commit_rows = commit_rows
 
-    def write_all(self, batches: Iterable[PreparedBatch]) -> Iterator[tuple[int, int, list[int]]]:
-        """Yield (accepted, duplicates, conflicting positions) per chunk, committed."""
+    def write_all(self, batches: Iterable[PreparedBatch]) -> Iterator[_Transaction]:
+        """Yield what each transaction stored and refused, once committed."""
         with _page_cache(kib=self._PAGE_CACHE_KIB):
             yield from self._write_all(iter(batches))
 
-    def _write_all(self, batches: Iterator[PreparedBatch]) -> Iterator[tuple[int, int, list[int]]]:
+    def _write_all(self, batches: Iterator[PreparedBatch]) -> Iterator[_Transaction]:
         batch = next(batches, None)
         while batch is not None:
-            done: list[tuple[int, int, list[int]]] = []
+            done = _Transaction()
+            started = time.monotonic()
             with transaction.atomic():
                 cursor = connection.connection.cursor()
                 try:
-                    written = 0
-                    while batch is not None and written < self._commit_rows:
-                        done.append(self._write(cursor, batch))
-                        written += len(batch.rows)
+                    while batch is not None:
+                        done.add(batch, self._write(cursor, batch))
                         # Dropped before the next chunk is read, so at most one is held.
                         batch = None
-                        batch = next(batches, None)
+                        if self._more(done, started):
+                            batch = next(batches, None)
                 finally:
                     cursor.close()
-            yield from done
+            yield done.reported()
+            # Read after the commit (an exhausted source keeps answering None).
+            batch = next(batches, None)
 
     def _write(self, cursor: Any, batch: PreparedBatch) -> tuple[int, int, list[int]]:
         duplicates, conflicts = batch.duplicates, list(batch.conflicts)
@@ -277,69 +350,78 @@ def _page_cache(*, kib: int) -> Iterator[None]:
         raw.execute(f"PRAGMA cache_size = {int(previous)}")
 
 
-class _PostgresWriter:
+class _PostgresWriter(_TransactionWriter):
     """COPY straight into the table, optimistically and pipelined.
 
-    Most batches are new rows: they are copied at once, and the unique index on
-    event_id refuses any that is stored already; only then is the batch looked up
+    Most chunks are new rows: they are copied at once, and the unique index on
+    event_id refuses any that is stored already; only then is the chunk looked up
     row by row and copied again without the stored ones (under a savepoint, so the
-    refused attempt leaves nothing behind). While the server inserts a batch on its
-    own core, the next one is prepared (here, or read from the parsing process).
+    refused attempt leaves nothing behind). While the server inserts a chunk on its
+    own core, the next one is taken (prepared here, or read from the parsing
+    process), if the transaction goes on.
     """
 
     _LOOKUP_SQL = f"SELECT {', '.join(COLUMNS)} FROM {TABLE} WHERE event_id = ANY(%s)"  # noqa: S608
     _COPY_SQL = f"COPY {TABLE} ({', '.join(COLUMNS)}) FROM STDIN"
 
-    def __init__(self, *, commit_rows: int) -> None:
+    def __init__(self, *, commit_rows: int, ready: Ready) -> None:
+        super().__init__(commit_rows=commit_rows, ready=ready)
         self._codec = PostgresCodec()
-        self._commit_rows = commit_rows
 
-    def write_all(self, batches: Iterable[PreparedBatch]) -> Iterator[tuple[int, int, list[int]]]:
-        """Yield (accepted, duplicates, conflicting positions) per chunk, committed."""
+    def write_all(self, batches: Iterable[PreparedBatch]) -> Iterator[_Transaction]:
+        """Yield what each transaction stored and refused, once committed."""
         batches = iter(batches)
-        upcoming: list[PreparedBatch | None] = [next(batches, None)]
+        upcoming: list[Any] = [next(batches, None)]
 
-        def prepare_next() -> None:
+        def take() -> None:
             upcoming[0] = next(batches, None)
 
         while upcoming[0] is not None:
-            done: list[tuple[int, int, list[int]]] = []
+            done = _Transaction()
+            started = time.monotonic()
             with transaction.atomic():
                 self._lock()
-                written = 0
-                while (batch := upcoming[0]) is not None and written < self._commit_rows:
-                    upcoming[0] = None
-                    done.append(self._write(batch, prepare_next=prepare_next))
-                    written += len(batch.rows)
+                while isinstance(batch := upcoming[0], PreparedBatch):
+                    upcoming[0] = _NOT_TAKEN
+                    done.add(batch, self._write(batch, take=take, done=done, started=started))
                     del batch
-            yield from done
+            yield done.reported()
+            if upcoming[0] is _NOT_TAKEN:
+                take()  # after the commit
 
     def _write(
-        self, batch: PreparedBatch, *, prepare_next: Callable[[], None]
+        self,
+        batch: PreparedBatch,
+        *,
+        take: Callable[[], None],
+        done: _Transaction,
+        started: float,
     ) -> tuple[int, int, list[int]]:
-        """COPY one chunk under a savepoint; ``prepare_next`` runs exactly once, while
-        the server inserts (unless the chunk fails otherwise: then nothing more is
-        read)."""
+        """COPY one chunk under a savepoint; while the server inserts, ``take`` the
+        next one if the transaction goes on. An error from ``take`` is raised as
+        itself, whatever the COPY did."""
         duplicates, conflicts = batch.duplicates, list(batch.conflicts)
-        prepared: list[bool] = []
+        failed: list[BaseException] = []
 
         def meanwhile() -> None:
-            prepare_next()
-            prepared.append(True)
+            if not self._more(done, started, adding=_entries(batch)):
+                return
+            try:
+                take()
+            except BaseException as exc:
+                failed.append(exc)
+                raise
 
         try:
             with transaction.atomic():
                 self._copy(batch.payload, meanwhile=meanwhile)
-            accepted = len(batch.rows)
+            return len(batch.rows), duplicates, conflicts
         except UniqueViolation:
+            if failed:
+                raise failed[0] from None
             fresh, more_duplicates, more_conflicts = batch_classify(batch, self._existing(batch))
             self._copy(self._codec.payload(fresh), meanwhile=None)
-            accepted = len(fresh)
-            duplicates += more_duplicates
-            conflicts += more_conflicts
-        if not prepared:  # the refused COPY ended before it got there
-            prepare_next()
-        return accepted, duplicates, conflicts
+            return len(fresh), duplicates + more_duplicates, conflicts + more_conflicts
 
     def _copy(self, payload: bytes | None, *, meanwhile: Callable[[], None] | None) -> None:
         with connection.cursor() as cursor:

@@ -8,6 +8,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from lookups.choices import Direction, Service
+from lookups.normalize import MAX_HANDLE_LENGTH
 
 __all__ = ["Direction", "Hold", "HoldIdentifier", "PurgeRun", "QueryLogEntry", "Service"]
 
@@ -20,7 +21,7 @@ class HandleField(models.CharField):
     """A normalized handle, compared byte-wise on PostgreSQL."""
 
     def __init__(self, *args: object, **kwargs: object) -> None:
-        kwargs.setdefault("max_length", 320)
+        kwargs.setdefault("max_length", MAX_HANDLE_LENGTH)
         super().__init__(*args, **kwargs)
 
     def db_parameters(self, connection):  # type: ignore[no-untyped-def]
@@ -44,9 +45,9 @@ class QueryLogEntry(models.Model):
     event_id = models.UUIDField()
     occurred_at = models.DateTimeField()
     service = models.CharField(max_length=16, choices=Service.choices)
-    source_raw = models.CharField(max_length=320)
+    source_raw = models.CharField(max_length=MAX_HANDLE_LENGTH)
     source = HandleField()
-    target_raw = models.CharField(max_length=320)
+    target_raw = models.CharField(max_length=MAX_HANDLE_LENGTH)
     target = HandleField()
     source_ip = models.GenericIPAddressField(unpack_ipv4=False)
     client = models.CharField(max_length=200, blank=True, default="")

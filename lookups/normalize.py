@@ -24,7 +24,7 @@ from django.conf import settings
 HandleKind = Literal["phone", "email"]
 
 _PHONE_PUNCTUATION = frozenset(" -.()/")
-_MAX_HANDLE_LENGTH = 320
+MAX_HANDLE_LENGTH = 320
 
 # Letters of other scripts that render like Latin letters. A label written only in
 # these (e.g. Cyrillic "ѕео") is a whole-script confusable of a Latin name: rejected.
@@ -68,8 +68,8 @@ def _normalize_cached(raw: str, region: str) -> Handle:
     value = raw.strip()
     if not value:
         raise HandleError("is empty")
-    if len(value) > _MAX_HANDLE_LENGTH:
-        raise HandleError(f"is longer than {_MAX_HANDLE_LENGTH} characters")
+    if len(value) > MAX_HANDLE_LENGTH:
+        raise HandleError(f"is longer than {MAX_HANDLE_LENGTH} characters")
     _reject_invisible_and_compatibility(value)
     if "@" in value:
         return Handle(_normalize_email(value), "email")

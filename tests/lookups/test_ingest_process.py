@@ -22,6 +22,15 @@ from tests.lookups.helpers import jsonl, log_entry
 pytestmark = [pytest.mark.django_db, pytest.mark.both_databases]
 
 
+@pytest.fixture(autouse=True)
+def _always_a_second_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    """On a one-core machine the command would quietly parse in-process; these
+    tests are about the second process, so it is always used."""
+    import lookups.ingest
+
+    monkeypatch.setattr(lookups.ingest, "batches_process_usable", lambda **_: True)
+
+
 def _stored() -> list[tuple[object, ...]]:
     fields = [f.name for f in QueryLogEntry._meta.concrete_fields]
     return sorted(QueryLogEntry.objects.values_list(*fields))
@@ -71,7 +80,7 @@ def test_a_second_process_stores_exactly_what_one_process_stores(
     assert (child.accepted, child.duplicates, child.rejected_count) == (31, 1, 3)
     assert (alone.accepted, alone.duplicates, alone.rejected_count) == (31, 1, 3)
     assert child.rejected == alone.rejected
-    assert sorted(seen_child) == sorted(seen) == [4, 8, 35]
+    assert seen_child == seen == [4, 8, 35]
 
 
 def test_a_second_run_through_the_process_finds_every_row_stored(tmp_path: Path) -> None:
@@ -216,3 +225,134 @@ def test_ingest_refuses_a_sqlite_adapter_that_writes_times_differently() -> None
         sqlite_time_check(connection.ops.adapt_datetimefield_value)  # as configured
     with pytest.raises(RuntimeError, match="set no TIME_ZONE"):
         sqlite_time_check(lambda moment: str((moment + timedelta(hours=1)).replace(tzinfo=None)))
+
+
+def _children() -> list[int]:
+    found: list[int] = []
+    for task in Path(f"/proc/{os.getpid()}/task").iterdir():
+        found += [int(pid) for pid in (task / "children").read_text().split()]
+    return found
+
+
+def test_a_child_killed_during_ingest_fails_the_command_and_keeps_what_was_committed(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import lookups.ingest
+
+    monkeypatch.setattr(lookups.ingest, "CHUNK_ROWS", 50)
+    entries = [log_entry() for _ in range(3000)]
+    entries[10] = log_entry(source="not a handle")  # reported after the first commit
+    path = tmp_path / "logs.jsonl"
+    path.write_bytes(jsonl(entries))
+    killed: list[int] = []
+
+    def kill_the_child(rejection: object) -> None:
+        for pid in _children():
+            os.kill(pid, signal.SIGKILL)
+            killed.append(pid)
+
+    with pytest.raises(ParseProcessError, match="killed by signal 9"):
+        logs_ingest_file(path=str(path), fmt="jsonl", batch_size=50, on_rejected=kill_the_child)
+    assert killed
+    stored = QueryLogEntry.objects.count()
+    # the first transaction (one chunk of 50 rows and a rejection) is committed; the
+    # pipe may have held a few more chunks when the child died, not the rest
+    assert stored % 50 == 0
+    assert 50 <= stored < 2999
+
+
+def test_rejections_are_reported_in_input_order(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A reused event_id is known only once its chunk is written, after the parse
+    errors of that chunk (and of later ones) were read: the report is still in line
+    order."""
+    import lookups.ingest
+
+    monkeypatch.setattr(lookups.ingest, "CHUNK_ROWS", 3)
+    stored = log_entry()
+    path = tmp_path / "logs.jsonl"
+    path.write_bytes(jsonl([stored]))
+    logs_ingest_file(path=str(path), fmt="jsonl")
+    entries = [
+        dict(stored, client="changed"),  # line 1: reused, against the stored row
+        log_entry(source="not a handle"),  # line 2
+        log_entry(),
+        log_entry(),
+        log_entry(),
+        log_entry(source_ip="nowhere"),  # line 6, in the second chunk
+    ]
+    path.write_bytes(jsonl(entries))
+    for separate_process in (True, False):
+        seen: list[int] = []
+        logs_ingest_file(
+            path=str(path),
+            fmt="jsonl",
+            separate_process=separate_process,
+            on_rejected=lambda rejection, seen=seen: seen.append(rejection.position),
+        )
+        assert seen == [1, 2, 6]
+
+
+def test_a_file_of_bad_lines_is_reported_a_chunk_at_a_time() -> None:
+    from lookups.batches import SqliteCodec, batches_prepare
+    from lookups.readers import array_entries
+
+    entries = array_entries([log_entry(source="not a handle") for _ in range(10)])
+    batches = list(batches_prepare(entries, region="US", size=4, codec=SqliteCodec()))
+    assert [len(batch.rejections) for batch in batches] == [4, 4, 2]
+    assert all(not batch.rows for batch in batches)
+
+
+def test_an_error_while_taking_the_next_chunk_is_raised_not_swallowed() -> None:
+    """On PostgreSQL the next chunk is taken while the server inserts; if that fails
+    while the chunk in flight also meets a stored row, the failure must still end the
+    ingest (a commit here would silently drop the rest of the input)."""
+    from lookups.batches import batches_prepare, codec_for
+    from lookups.ingest import _always, _ingest, logs_ingest
+    from lookups.readers import array_entries
+
+    stored = log_entry()
+    logs_ingest(entries=array_entries([stored]))
+    (first,) = batches_prepare(
+        array_entries([stored, log_entry()]),
+        region="US",
+        size=10,
+        codec=codec_for(connection.vendor),
+    )
+
+    def chunks():  # type: ignore[no-untyped-def]
+        yield first
+        raise RuntimeError("the input broke")
+
+    with pytest.raises(RuntimeError, match="the input broke"):
+        _ingest(chunks(), commit_rows=1000, ready=_always, on_rejected=None)
+    assert QueryLogEntry.objects.count() == 1  # the transaction in flight rolled back
+
+
+def test_ipv4_mapped_addresses_are_duplicates_not_conflicts_when_sent_again(
+    tmp_path: Path,
+) -> None:
+    entries = [
+        log_entry(source_ip="::ffff:192.0.2.1"),
+        log_entry(source_ip="::192.0.2.2"),
+        log_entry(source_ip="2001:DB8:0:0::1"),
+    ]
+    path = tmp_path / "logs.jsonl"
+    path.write_bytes(jsonl(entries))
+    assert logs_ingest_file(path=str(path), fmt="jsonl").accepted == 3
+    again = logs_ingest_file(path=str(path), fmt="jsonl")
+    assert (again.accepted, again.duplicates, again.rejected_count) == (0, 3, 0)
+    if connection.vendor == "sqlite":  # PostgreSQL stores inet and prints its own way
+        field = QueryLogEntry._meta.get_field("source_ip")
+        assert sorted(QueryLogEntry.objects.values_list("source_ip", flat=True)) == sorted(
+            field.get_prep_value(entry["source_ip"]) for entry in entries
+        )
+
+
+def test_a_handle_padded_past_its_column_is_a_rejected_line(tmp_path: Path) -> None:
+    path = tmp_path / "logs.jsonl"
+    path.write_bytes(jsonl([log_entry(source=" " * 400 + "+14155550100"), log_entry()]))
+    result = logs_ingest_file(path=str(path), fmt="jsonl")
+    assert (result.accepted, result.rejected_count) == (1, 1)
+    assert "longer than 320 characters" in result.rejected[0].errors["source"][0]
