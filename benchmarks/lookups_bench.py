@@ -117,6 +117,19 @@ def _process_table() -> dict[int, tuple[int, int, str]]:
     return table
 
 
+def _descendants(table: dict[int, tuple[int, int, str]], root: int) -> set[int]:
+    """``root`` and every process below it in ``table``."""
+    tree = {root}
+    changed = True
+    while changed:
+        changed = False
+        for pid, (ppid, _, _) in table.items():
+            if ppid in tree and pid not in tree:
+                tree.add(pid)
+                changed = True
+    return tree
+
+
 def _classify(table: dict[int, tuple[int, int, str]]) -> dict[int, str]:
     """pid -> "ours", "our_backend", "server" or "foreign".
 
@@ -125,14 +138,7 @@ def _classify(table: dict[int, tuple[int, int, str]]) -> dict[int, str]:
     another database is foreign, and the server's helpers (WAL writer, checkpointer,
     parallel workers) are shared.
     """
-    ours = {_ROOT_PID}
-    changed = True
-    while changed:
-        changed = False
-        for pid, (ppid, _, _) in table.items():
-            if ppid in ours and pid not in ours:
-                ours.add(pid)
-                changed = True
+    ours = _descendants(table, _ROOT_PID)
     kinds: dict[int, str] = {}
     for pid, (_, _, title) in table.items():
         if pid in ours:
@@ -341,17 +347,8 @@ class ChildRun:
 
 def _tree_rss_kib(root: int) -> int:
     """Resident memory of ``root`` and all its descendants, from /proc."""
-    table = _process_table()
-    tree = {root}
-    changed = True
-    while changed:
-        changed = False
-        for pid, (ppid, _, _) in table.items():
-            if ppid in tree and pid not in tree:
-                tree.add(pid)
-                changed = True
     total = 0
-    for pid in tree:
+    for pid in _descendants(_process_table(), root):
         try:
             with open(f"/proc/{pid}/status", "rb") as status:
                 for line in status:

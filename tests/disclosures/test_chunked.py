@@ -243,29 +243,11 @@ def test_a_failing_part_stops_the_others_and_names_the_part(tmp_path: Path) -> N
     broken = tmp_path / "broken.jsonl"
     broken.write_text('{"n": 1, "utc": \n', encoding="utf-8")
 
-    def job(rows: Path, out: str) -> dict[str, Any]:
-        return {
-            "kind": "records",
-            "rows": [str(rows)],
-            "out": str(tmp_path / out),
-            "first_page": 1,
-            "first_row": 1,
-            "total_pages": 100,
-            "layout": {
-                "fields": ["occurred_at", "source"],
-                "tz_label": "UTC",
-                "row_count": 1,
-                "has_third_party": False,
-            },
-            "request_number": NUMBER,
-            "bates_prefix": BATES,
-        }
-
     with pytest.raises(RenderFailed, match="records-broken failed: JSONDecodeError"):
         parts_run(
             [
-                PartJob(name="records-slow", job=job(good, "slow.pdf")),
-                PartJob(name="records-broken", job=job(broken, "broken.pdf")),
+                PartJob(name="records-slow", job=_records_job(tmp_path, good, "slow.pdf")),
+                PartJob(name="records-broken", job=_records_job(tmp_path, broken, "broken.pdf")),
             ],
             workdir=tmp_path,
         )
