@@ -94,8 +94,8 @@ def logs_ingest(
 ) -> IngestResult:
     """Validate, normalize and store ``entries`` (position, raw entry) in batches.
 
-    ``on_rejected`` sees every rejection as it happens (the CLI prints them);
-    the result keeps the first 10,000.
+    ``on_rejected`` sees every rejection, in input order, as the transaction it
+    belongs to commits (the CLI prints them); the result keeps the first 10,000.
     """
     size = batch_size or settings.LOOKUPS_INGEST_BATCH_ROWS
     batches = batches_prepare(
