@@ -419,31 +419,13 @@ def manage(*args: str) -> list[str]:
 
 # --- COPY text ---------------------------------------------------------------------------
 
-_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
+def copy_text(rows: Sequence[Any]) -> str:
+    """COPY text for normalized ``LogRow``s, encoded by the ingest's own codec."""
+    from lookups.batches import PostgresCodec
 
-def copy_line(row: Any) -> str:
-    """One COPY text line for a normalized ``LogRow``, escaped only when it must be."""
-    line = (
-        f"{row.event_id}\t{row.occurred_at.isoformat()}\t{row.service}\t"
-        f"{row.source_raw}\t{row.source}\t{row.target_raw}\t{row.target}\t"
-        f"{row.source_ip}\t{row.client}\t{'t' if row.target_reachable else 'f'}\n"
-    )
-    if line.count("\t") == 9 and line.count("\n") == 1 and "\\" not in line and "\r" not in line:
-        return line
-    fields = [
-        str(row.event_id),
-        row.occurred_at.isoformat(),
-        row.service,
-        row.source_raw,
-        row.source,
-        row.target_raw,
-        row.target,
-        row.source_ip,
-        row.client,
-    ]
-    escaped = [field.translate(_COPY_ESCAPES) for field in fields]
-    return "\t".join([*escaped, "t" if row.target_reachable else "f"]) + "\n"
+    codec = PostgresCodec()
+    return codec.payload([codec.encode(row) for row in rows]).decode("utf-8")
 
 
 def parsed_rows(path: Path) -> Iterator[Any]:
@@ -566,13 +548,13 @@ class PostgresDatabase(Database):
         target = self.workdir / f"{source.stem}.copy"
         start = time.perf_counter()
         with target.open("w", encoding="utf-8") as out:
-            batch: list[str] = []
+            batch: list[Any] = []
             for row in parsed_rows(source):
-                batch.append(copy_line(row))
+                batch.append(row)
                 if len(batch) >= STREAM_ROWS_PER_WRITE:
-                    out.write("".join(batch))
+                    out.write(copy_text(batch))
                     batch = []
-            out.write("".join(batch))
+            out.write(copy_text(batch))
         return time.perf_counter() - start, target
 
     def raw_load(self, payload: Path) -> float:
@@ -965,17 +947,17 @@ def stream_generated(db: PostgresDatabase, *, rows: int, seed: int) -> float:
     start = time.perf_counter()
     with db.connect() as conn:
         with conn.cursor() as cursor, cursor.copy(COPY_SQL) as copy:
-            batch: list[str] = []
+            batch: list[Any] = []
             written = 0
             for entry in logs_generate(rows=rows, seed=seed, end=BENCH_END):
-                batch.append(copy_line(entry_parse(entry, region=REGION)))
+                batch.append(entry_parse(entry, region=REGION))
                 if len(batch) >= STREAM_ROWS_PER_WRITE:
-                    copy.write("".join(batch))
+                    copy.write(copy_text(batch))
                     written += len(batch)
                     batch = []
                     if written % 1_000_000 == 0:
                         say(f"  {written:,} rows copied")
-            copy.write("".join(batch))
+            copy.write(copy_text(batch))
         conn.commit()
     return time.perf_counter() - start
 

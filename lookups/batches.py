@@ -34,8 +34,6 @@ class PreparedBatch(NamedTuple):
 class Codec:
     """How rows are written to, and read back from, one database."""
 
-    vendor = ""
-
     def encode(self, row: LogRow) -> EncodedRow:
         raise NotImplementedError
 
@@ -55,8 +53,6 @@ class SqliteCodec(Codec):
     would not compare equal to a stored copy. The ingest writer checks this against
     the connection's own adapter before it stores anything (:func:`sqlite_time_check`).
     """
-
-    vendor = "sqlite"
 
     def encode(self, row: LogRow) -> EncodedRow:
         return (row.event_id.replace("-", ""), self.time(row.occurred_at), *row[2:])
@@ -112,8 +108,6 @@ def _copy_line(row: EncodedRow) -> str:
 
 class PostgresCodec(Codec):
     """COPY text: the canonical UUID, the UTC timestamp in ISO form."""
-
-    vendor = "postgresql"
 
     def encode(self, row: LogRow) -> EncodedRow:
         return (row.event_id, row.occurred_at.isoformat(), *row[2:])
