@@ -69,17 +69,19 @@ def copy_files(rows: int, workdir: Path) -> tuple[Path, Path]:
     from lookups.synthetic import logs_generate
 
     plain, keyed = workdir / "rows.txt", workdir / "rows_keyed.txt"
+    codec = PostgresCodec()
     with plain.open("wb") as out, keyed.open("w") as out_keyed:
         for batch in batches_prepare(
             array_entries(logs_generate(rows=rows, seed=SEED, end=END)),
             region="US",
             size=10_000,
-            codec=PostgresCodec(),
+            codec=codec,
         ):
-            assert batch.payload is not None and not batch.rejections
-            out.write(batch.payload)
-            for line, row in zip(batch.payload.decode().splitlines(), batch.rows, strict=True):
-                out_keyed.write(f"{line}\t{handle_key(row[4])}\t{handle_key(row[6])}\n")
+            assert not batch.rejections
+            out.write(codec.payload(batch.rows))
+            for line in batch.rows:  # each row is its COPY line
+                fields = line.rstrip("\n").split("\t")
+                out_keyed.write(f"{line[:-1]}\t{handle_key(fields[4])}\t{handle_key(fields[6])}\n")
     return plain, keyed
 
 

@@ -4,28 +4,41 @@ put in event_id order and encoded for the database they go to.
 The same code runs in the ingesting process (API bodies, small files) or in a second
 process that only prepares batches (:mod:`lookups.parse_process`), so the two
 produce the same rows byte for byte. A batch is a plain tuple of lists and strings,
-which is cheap to pass between processes.
+which is cheap to pass between processes: on PostgreSQL each row is already its line
+of COPY text.
+
+Most entries take :class:`lookups.entries.EntryFastPath` straight to their encoding;
+anything else goes through :func:`lookups.entries.entry_parse`, which defines what is
+valid, and the codec's ``encode``. Both give the same encoding for the same entry, so
+an identical copy is found whichever path each copy took.
 """
 
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
-from lookups.entries import EntryRejected, FieldErrors, LogRow, canonical_ip, entry_parse
+from lookups.entries import (
+    EntryFastPath,
+    EntryRejected,
+    FieldErrors,
+    LogRow,
+    canonical_ip,
+    entry_parse,
+)
 from lookups.readers import Entry
 
-EncodedRow = tuple[Any, ...]
+# A row as one database is sent it: a tuple of column values (SQLite) or its line of
+# COPY text (PostgreSQL).
+EncodedRow = Any
 
 
 class PreparedBatch(NamedTuple):
     # Rejections found while reading this batch's entries, in input order.
     rejections: list[tuple[int, FieldErrors]]
-    # The rows to store, encoded, one per event_id, in event_id order; ``positions``
-    # holds each row's position in the input, in the same order.
+    # The rows to store, encoded by the codec, one per event_id, in event_id order;
+    # ``positions`` holds each row's position in the input, in the same order.
     positions: list[int]
     rows: list[EncodedRow]
-    # What the database is sent for ``rows`` when it takes a stream (COPY), else None.
-    payload: bytes | None
     # Identical copies and reused event_ids among this batch's own entries.
     duplicates: int
     conflicts: list[int]
@@ -37,7 +50,36 @@ class Codec:
     def encode(self, row: LogRow) -> EncodedRow:
         raise NotImplementedError
 
+    def assemble(
+        self,
+        event_id: str,
+        day: str,
+        clock: str,
+        micro: str,
+        service: str,
+        source_raw: str,
+        source: str,
+        target_raw: str,
+        target: str,
+        source_ip: str,
+        client: str,
+        target_reachable: bool,
+    ) -> EncodedRow:
+        """What :meth:`encode` gives, from the fast path's values: the time as its UTC
+        date, clock and microseconds (see :func:`lookups.entries.utc_parts`), the raw
+        handles and the client already passed through :meth:`text`."""
+        raise NotImplementedError
+
+    def text(self, value: str) -> str:
+        """A free-text value (raw handle, client) as it is written into a row."""
+        return value
+
+    def key(self, row: EncodedRow) -> str:
+        """The event_id of an encoded row, as encoded."""
+        return row[0]
+
     def payload(self, rows: list[EncodedRow]) -> bytes | None:
+        """What the database is sent for ``rows`` when it takes a stream (COPY)."""
         return None
 
     def stored(self, values: tuple[Any, ...]) -> EncodedRow:
@@ -56,6 +98,34 @@ class SqliteCodec(Codec):
 
     def encode(self, row: LogRow) -> EncodedRow:
         return (row.event_id.replace("-", ""), self.time(row.occurred_at), *row[2:])
+
+    def assemble(
+        self,
+        event_id: str,
+        day: str,
+        clock: str,
+        micro: str,
+        service: str,
+        source_raw: str,
+        source: str,
+        target_raw: str,
+        target: str,
+        source_ip: str,
+        client: str,
+        target_reachable: bool,
+    ) -> EncodedRow:
+        return (
+            event_id.replace("-", ""),
+            f"{day} {clock}.{micro}" if micro else f"{day} {clock}",
+            service,
+            source_raw,
+            source,
+            target_raw,
+            target,
+            source_ip,
+            client,
+            target_reachable,
+        )
 
     @staticmethod
     def time(moment: datetime) -> str:
@@ -90,15 +160,9 @@ def _copy_text(value: str) -> str:
     return value
 
 
-def _copy_line(row: EncodedRow) -> str:
+def _copy_line(row: tuple[Any, ...]) -> str:
     # Normalized handles never hold these characters (the normalizer refuses them);
     # only the raw spellings and the client string can, so only they are escaped.
-    line = (
-        f"{row[0]}\t{row[1]}\t{row[2]}\t{row[3]}\t{row[4]}\t{row[5]}\t{row[6]}\t"
-        f"{row[7]}\t{row[8]}\t{'t' if row[9] else 'f'}\n"
-    )
-    if line.count("\t") == 9 and line.count("\n") == 1 and "\\" not in line and "\r" not in line:
-        return line
     return (
         f"{row[0]}\t{row[1]}\t{row[2]}\t{_copy_text(row[3])}\t{row[4]}\t"
         f"{_copy_text(row[5])}\t{row[6]}\t{row[7]}\t{_copy_text(row[8])}\t"
@@ -107,23 +171,53 @@ def _copy_line(row: EncodedRow) -> str:
 
 
 class PostgresCodec(Codec):
-    """COPY text: the canonical UUID, the UTC timestamp in ISO form."""
+    """A row is its line of COPY text: the canonical UUID, the UTC timestamp in ISO
+    form, the free text escaped."""
 
     def encode(self, row: LogRow) -> EncodedRow:
-        return (row.event_id, row.occurred_at.isoformat(), *row[2:])
+        return _copy_line((row.event_id, row.occurred_at.isoformat(), *row[2:]))
+
+    def assemble(
+        self,
+        event_id: str,
+        day: str,
+        clock: str,
+        micro: str,
+        service: str,
+        source_raw: str,
+        source: str,
+        target_raw: str,
+        target: str,
+        source_ip: str,
+        client: str,
+        target_reachable: bool,
+    ) -> EncodedRow:
+        when = f"{day}T{clock}.{micro}+00:00" if micro else f"{day}T{clock}+00:00"
+        return (
+            f"{event_id}\t{when}\t{service}\t{source_raw}\t{source}\t{target_raw}\t"
+            f"{target}\t{source_ip}\t{client}\t{'t' if target_reachable else 'f'}\n"
+        )
+
+    def text(self, value: str) -> str:
+        return _copy_text(value)
+
+    def key(self, row: EncodedRow) -> str:
+        return row[:36]  # the canonical UUID leads the line
 
     def payload(self, rows: list[EncodedRow]) -> bytes:
-        return "".join([_copy_line(row) for row in rows]).encode("utf-8")
+        return "".join(rows).encode("utf-8")
 
     def stored(self, values: tuple[Any, ...]) -> EncodedRow:
         row = LogRow(*values)
-        return (
-            str(row.event_id),
-            row.occurred_at.astimezone(UTC).isoformat(),
-            *row[2:7],
-            # inet prints some addresses unlike Python (::1.2.3.4 for ::102:304)
-            canonical_ip(str(row.source_ip)),
-            *row[8:],
+        return _copy_line(
+            (
+                str(row.event_id),
+                row.occurred_at.astimezone(UTC).isoformat(),
+                *row[2:7],
+                # inet prints some addresses unlike Python (::1.2.3.4 for ::102:304)
+                canonical_ip(str(row.source_ip)),
+                *row[8:],
+            )
         )
 
 
@@ -140,70 +234,77 @@ def batches_prepare(
 ) -> Iterator[PreparedBatch]:
     """Batches of at most ``size`` valid entries and at most ``size`` rejections (so a
     file of bad lines is reported, and held, a chunk at a time); the last one may hold
-    no rows."""
-    rejections: list[tuple[int, FieldErrors]] = []
-    parsed: list[tuple[int, LogRow]] = []
+    no rows. Within a batch, an identical copy of an entry is counted as a duplicate
+    and a reused event_id with other content is a conflict, by input position."""
+    fast = EntryFastPath(region=region, text=codec.text, assemble=codec.assemble)
+    encode, key = codec.encode, codec.key
+    batch = _Gathering()
     for position, entry in entries:
-        if isinstance(entry, EntryRejected):
-            rejections.append((position, entry.errors))
-        else:
-            try:
-                parsed.append((position, entry_parse(entry, region=region)))
-            except EntryRejected as exc:
-                rejections.append((position, exc.errors))
-        if len(parsed) >= size or len(rejections) >= size:
-            yield _batch(rejections, parsed, codec)
-            rejections, parsed = [], []
-    if parsed or rejections:
-        yield _batch(rejections, parsed, codec)
+        row = fast(entry)
+        if row is None:
+            if isinstance(entry, EntryRejected):
+                batch.rejections.append((position, entry.errors))
+            else:
+                try:
+                    row = encode(entry_parse(entry, region=region))
+                except EntryRejected as exc:
+                    batch.rejections.append((position, exc.errors))
+        if row is not None:
+            batch.parsed += 1
+            event_id = key(row)
+            seen = batch.first_seen.get(event_id)
+            if seen is None:
+                batch.first_seen[event_id] = row
+                batch.positions.append(position)
+            elif seen == row:
+                batch.duplicates += 1
+            else:
+                batch.conflicts.append(position)
+        if batch.parsed >= size or len(batch.rejections) >= size:
+            yield batch.prepared()
+            batch = _Gathering()
+    if batch.parsed or batch.rejections:
+        yield batch.prepared()
 
 
-def _batch(
-    rejections: list[tuple[int, FieldErrors]], parsed: list[tuple[int, LogRow]], codec: Codec
-) -> PreparedBatch:
-    first_seen: dict[str, LogRow] = {}
-    unique: list[tuple[int, LogRow]] = []
-    duplicates = 0
-    conflicts: list[int] = []
-    for position, row in parsed:
-        seen = first_seen.get(row.event_id)
-        if seen is None:
-            first_seen[row.event_id] = row
-            unique.append((position, row))
-        elif seen == row:
-            duplicates += 1
-        else:
-            conflicts.append(position)
-    # In event_id order, the batch's inserts into the two event_id B-trees (the key and
-    # the unique index) walk each index once from left to right instead of touching a
-    # random page per row: that is where a random-UUID load spends its time.
-    unique.sort(key=_by_event_id)
-    encode = codec.encode
-    rows = [encode(row) for _, row in unique]
-    return PreparedBatch(
-        rejections=rejections,
-        positions=[position for position, _ in unique],
-        rows=rows,
-        payload=codec.payload(rows),
-        duplicates=duplicates,
-        conflicts=conflicts,
-    )
+class _Gathering:
+    """One batch while its entries are read."""
 
+    def __init__(self) -> None:
+        self.rejections: list[tuple[int, FieldErrors]] = []
+        # the first row seen for each event_id, in input order; ``positions`` in step
+        self.first_seen: dict[str, EncodedRow] = {}
+        self.positions: list[int] = []
+        self.parsed = 0
+        self.duplicates = 0
+        self.conflicts: list[int] = []
 
-def _by_event_id(item: tuple[int, LogRow]) -> str:
-    return item[1].event_id
+    def prepared(self) -> PreparedBatch:
+        # In event_id order, the batch's inserts into the event_id B-trees walk each
+        # index once from left to right instead of touching a random page per row:
+        # that is where a random-UUID load spends its time.
+        keys = list(self.first_seen)
+        rows = list(self.first_seen.values())
+        order = sorted(range(len(keys)), key=keys.__getitem__)
+        return PreparedBatch(
+            rejections=self.rejections,
+            positions=[self.positions[i] for i in order],
+            rows=[rows[i] for i in order],
+            duplicates=self.duplicates,
+            conflicts=self.conflicts,
+        )
 
 
 def batch_classify(
-    batch: PreparedBatch, existing: dict[Any, EncodedRow]
+    batch: PreparedBatch, existing: dict[str, EncodedRow], *, codec: Codec
 ) -> tuple[list[EncodedRow], int, list[int]]:
-    """Split a batch against stored rows (keyed by their first value, the event_id):
-    new rows, identical copies, reused ids (in input order)."""
+    """Split a batch against stored rows (keyed by ``codec.key``): new rows,
+    identical copies, reused ids (in input order)."""
     fresh: list[EncodedRow] = []
     duplicates = 0
     conflicts: list[int] = []
     for position, row in zip(batch.positions, batch.rows, strict=True):
-        stored = existing.get(row[0])
+        stored = existing.get(codec.key(row))
         if stored is None:
             fresh.append(row)
         elif stored == row:

@@ -7,6 +7,7 @@ that sent a bad row can see exactly what to fix.
 import ipaddress
 import re
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any, NamedTuple
@@ -204,6 +205,142 @@ def _parse_reachable(value: Any, region: str | None) -> bool:
     if not isinstance(value, bool):
         raise ValueError("must be true or false")
     return value
+
+
+def utc_parts(value: str) -> tuple[str, str, str] | None:
+    """(date, clock, microseconds) of a UTC timestamp spelled
+    ``YYYY-MM-DDTHH:MM:SS[.f]`` (one to six fraction digits) with ``Z`` or ``+00:00``,
+    the spelling almost every log uses; None for any other spelling, and for an
+    invalid date or time. The microseconds are six digits, or empty when zero, as
+    ``datetime.isoformat`` and ``str`` print them."""
+    if value[-1:] == "Z":
+        end = -1
+    elif value[-6:] == "+00:00":
+        end = -6
+    else:
+        return None
+    if (
+        len(value) < 20
+        or value[10] != "T"
+        or value[4] != "-"
+        or value[7] != "-"
+        or value[13] != ":"
+        or value[16] != ":"
+    ):
+        return None
+    fraction = value[19:end]
+    digits = fraction[1:]
+    if fraction and (fraction[0] != "." or not 1 <= len(digits) <= 6 or not digits.isdigit()):
+        return None
+    try:
+        datetime.fromisoformat(value)  # the range of every field; ASCII digits only
+    except ValueError:
+        return None
+    micro = digits.ljust(6, "0") if digits.strip("0") else ""
+    return value[:10], value[11:19], micro
+
+
+class EntryFastPath:
+    """A common entry straight to the encoded row a codec stores, for batch ingest.
+
+    Ingest runs this for every line of a file, and an entry's own values repeat little
+    but its handles, address and client repeat a lot: those are checked once and
+    remembered. Returns None for anything it does not recognize at once; the caller
+    then runs :func:`entry_parse`, which defines what is valid and says what is wrong,
+    so this never accepts an entry that ``entry_parse`` rejects, nor encodes one
+    differently (``tests/lookups/test_entry_fast_path.py``).
+    """
+
+    # Remembered values per kind; a full memory starts again, so it stays bounded.
+    CACHE_ENTRIES = 65_536
+
+    def __init__(
+        self,
+        *,
+        region: str,
+        text: Callable[[str], str],
+        assemble: Callable[..., Any],
+    ) -> None:
+        self._region = region
+        self._text = text
+        self._assemble = assemble
+        self._handles: dict[str, tuple[str, str]] = {}  # raw -> (text of raw, normalized)
+        self._ips: dict[str, str] = {}
+        self._clients: dict[str, str] = {}
+
+    def __call__(self, data: Any) -> Any:
+        if type(data) is not dict or not data.keys() <= _FIELD_SET:
+            return None
+        try:
+            event_id = data["event_id"]
+            moment = data["occurred_at"]
+            service = data["service"]
+            source = data["source"]
+            target = data["target"]
+            ip = data["source_ip"]
+            reachable = data["target_reachable"]
+        except KeyError:
+            return None
+        client = data.get("client")
+        if (
+            type(event_id) is not str
+            or type(moment) is not str
+            or type(service) is not str
+            or type(source) is not str
+            or type(target) is not str
+            or type(ip) is not str
+            or type(reachable) is not bool
+            or (client is not None and type(client) is not str)
+            or service not in _SERVICES
+            or not _CANONICAL_UUID.fullmatch(event_id)
+        ):
+            return None
+        when = utc_parts(moment)
+        source_parts = self._handles.get(source) or self._handle(source)
+        target_parts = self._handles.get(target) or self._handle(target)
+        address = self._ips.get(ip) or self._ip(ip)
+        client_text = "" if client is None else self._clients.get(client) or self._client(client)
+        if when is None or source_parts is None or target_parts is None or address is None:
+            return None
+        if client_text is None:
+            return None
+        return self._assemble(
+            event_id,
+            *when,
+            service,
+            *source_parts,
+            *target_parts,
+            address,
+            client_text,
+            reachable,
+        )
+
+    def _remember(self, memory: dict[str, Any], key: str, value: Any) -> Any:
+        if len(memory) >= self.CACHE_ENTRIES:
+            memory.clear()
+        memory[key] = value
+        return value
+
+    def _handle(self, value: str) -> tuple[str, str] | None:
+        try:
+            raw, normalized = _parse_handle(value, self._region)
+        except ValueError:
+            return None
+        return self._remember(self._handles, value, (self._text(raw), normalized))
+
+    def _ip(self, value: str) -> str | None:
+        try:
+            return self._remember(self._ips, value, _parse_ip(value, self._region))
+        except ValueError:
+            return None
+
+    def _client(self, value: str) -> str | None:
+        try:
+            checked = _parse_client(value, self._region)
+        except ValueError:
+            return None
+        # "" is falsy: an empty client is looked up each time, which is cheap
+        return self._remember(self._clients, value, self._text(checked))
 
 
 _PARSERS = {

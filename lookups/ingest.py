@@ -321,14 +321,16 @@ class _Writer(_TransactionWriter):
             return len(batch.rows), duplicates, conflicts
         except sqlite3.IntegrityError:
             fresh, more_duplicates, more_conflicts = batch_classify(
-                batch, self._existing(cursor, [row[0] for row in batch.rows])
+                batch,
+                self._existing(cursor, [self._codec.key(row) for row in batch.rows]),
+                codec=self._codec,
             )
             cursor.executemany(self._INSERT_SQL, fresh)
             return len(fresh), duplicates + more_duplicates, conflicts + more_conflicts
 
-    def _existing(self, cursor: Any, event_ids: list[str]) -> dict[Any, EncodedRow]:
+    def _existing(self, cursor: Any, event_ids: list[str]) -> dict[str, EncodedRow]:
         """Stored rows by event_id, encoded as the batch's rows are."""
-        found: dict[Any, EncodedRow] = {}
+        found: dict[str, EncodedRow] = {}
         for start in range(0, len(event_ids), self._LOOKUP_CHUNK):
             chunk = event_ids[start : start + self._LOOKUP_CHUNK]
             marks = ", ".join("?" for _ in chunk)
@@ -414,12 +416,14 @@ class _PostgresWriter(_TransactionWriter):
 
         try:
             with transaction.atomic():
-                self._copy(batch.payload, meanwhile=meanwhile)
+                self._copy(self._codec.payload(batch.rows), meanwhile=meanwhile)
             return len(batch.rows), duplicates, conflicts
         except UniqueViolation:
             if failed:
                 raise failed[0] from None
-            fresh, more_duplicates, more_conflicts = batch_classify(batch, self._existing(batch))
+            fresh, more_duplicates, more_conflicts = batch_classify(
+                batch, self._existing(batch), codec=self._codec
+            )
             self._copy(self._codec.payload(fresh), meanwhile=None)
             return len(fresh), duplicates + more_duplicates, conflicts + more_conflicts
 
@@ -436,13 +440,14 @@ class _PostgresWriter(_TransactionWriter):
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_INGEST_LOCK_KEY])
 
-    def _existing(self, batch: PreparedBatch) -> dict[Any, EncodedRow]:
-        found: dict[Any, EncodedRow] = {}
+    def _existing(self, batch: PreparedBatch) -> dict[str, EncodedRow]:
+        found: dict[str, EncodedRow] = {}
         if not batch.rows:
             return found
+        key = self._codec.key
         with connection.cursor() as cursor:
-            cursor.execute(self._LOOKUP_SQL, [[row[0] for row in batch.rows]])
+            cursor.execute(self._LOOKUP_SQL, [[key(row) for row in batch.rows]])
             for values in cursor.fetchall():
                 stored = self._codec.stored(values)
-                found[stored[0]] = stored
+                found[key(stored)] = stored
         return found
