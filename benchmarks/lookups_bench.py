@@ -810,13 +810,14 @@ def profile_ingest(db: Database, *, rows: int) -> dict[str, Any]:
     # Python steps; own time for psycopg's wait, which is the main thread blocked on the
     # server (COPY end and commit) instead of parsing the next batch meanwhile.
     steps = {
+        # in this process only when it prepares batches itself (one core, --in-process)
         "read_jsonl (readers.jsonl_entries)": ("lookups/readers.py", "jsonl_entries", 3),
+        "fast path (entries.EntryFastPath)": ("lookups/entries.py", "__call__", 3),
         "entry_parse": ("lookups/entries.py", "entry_parse", 3),
-        "dedupe (_dedupe_within_batch)": ("lookups/ingest.py", "_dedupe_within_batch", 3),
-        "copy_encode (_copy_block)": ("lookups/ingest.py", "_copy_block", 3),
+        "batches_prepare (all of preparing)": ("lookups/batches.py", "batches_prepare", 3),
         "blocked_on_server (psycopg wait)": ("psycopg/connection.py", "wait", 2),
         "django_setup": ("django/__init__.py", "setup", 3),
-        "logs_ingest (all of ingest)": ("lookups/ingest.py", "logs_ingest", 3),
+        "logs_ingest_file (all of ingest)": ("lookups/ingest.py", "logs_ingest_file", 3),
     }
     measured = {}
     for step, (file_part, name, column) in steps.items():

@@ -12,9 +12,11 @@ own code (`batches_prepare` + `PostgresCodec`, so the same bytes `ingest_logs` s
 - `event_id_key_int8_handles`: the same, with the handle B-trees on 64-bit keys
   (BLAKE2b of the normalized handle) instead of the text;
 - `daily_partitions`: one partition a day, each with its key (event_id, occurred_at)
-  and handle B-trees, and no global uniqueness of event_id (which would need a
-  registry table: about the cost of one UUID B-tree, the difference between the first
-  two layouts).
+  and handle B-trees, and no global uniqueness of event_id;
+- `daily_partitions_time_key`: the same with the key led by time, (occurred_at,
+  event_id), so a day's key grows at its end instead of at a random page;
+- `daily_partitions_time_key_registry`: the same, plus global uniqueness of event_id:
+  a statement trigger puts each COPY's ids into one table keyed by event_id.
 
     DEBUG=1 .venv/bin/python benchmarks/pg_layouts.py \\
         --database-url postgres://postgres@127.0.0.1:5432/legalops_layouts
@@ -85,10 +87,9 @@ def copy_files(rows: int, workdir: Path) -> tuple[Path, Path]:
     return plain, keyed
 
 
-def partitions_ddl(first: date, last: date) -> str:
+def partitions_ddl(first: date, last: date, *, key: str = "event_id, occurred_at") -> str:
     parts = [
-        f"CREATE TABLE {TABLE} ({BASE}, PRIMARY KEY (event_id, occurred_at)) "
-        "PARTITION BY RANGE (occurred_at);"
+        f"CREATE TABLE {TABLE} ({BASE}, PRIMARY KEY ({key})) PARTITION BY RANGE (occurred_at);"
     ]
     day = first
     while day <= last:
@@ -130,7 +131,29 @@ def layouts(first: date, last: date) -> dict[str, tuple[str, bool]]:
             True,
         ),
         "daily_partitions": (partitions_ddl(first, last), False),
+        "daily_partitions_time_key": (
+            partitions_ddl(first, last, key="occurred_at, event_id"),
+            False,
+        ),
+        "daily_partitions_time_key_registry": (
+            partitions_ddl(first, last, key="occurred_at, event_id") + REGISTRY,
+            False,
+        ),
     }
+
+
+# Global uniqueness of event_id over partitions: every inserted row's id goes into
+# one table keyed by it, by a statement trigger that sees all of a COPY's rows at once.
+REGISTRY = f"""
+CREATE TABLE {TABLE}_ids (event_id uuid PRIMARY KEY, occurred_at timestamptz NOT NULL);
+CREATE FUNCTION {TABLE}_register() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO {TABLE}_ids (event_id, occurred_at) SELECT event_id, occurred_at FROM fresh;
+  RETURN NULL;
+END $$;
+CREATE TRIGGER {TABLE}_register AFTER INSERT ON {TABLE}
+  REFERENCING NEW TABLE AS fresh FOR EACH STATEMENT EXECUTE FUNCTION {TABLE}_register();
+"""
 
 
 PSQL = shutil.which("psql") or "/usr/bin/psql"
@@ -151,6 +174,7 @@ def main() -> int:
     parser.add_argument("--database-url", required=True)
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--layouts", default="", help="comma-separated names (default: all)")
     args = parser.parse_args()
     url = args.database_url.replace("postgres://", "postgresql://", 1)
     name = urlsplit(url).path.lstrip("/")
@@ -162,10 +186,15 @@ def main() -> int:
         plain, keyed = copy_files(args.rows, Path(tmp))
         first = (END - timedelta(days=31)).date()
         chosen = layouts(first, END.date())
+        if args.layouts:
+            chosen = {name: chosen[name] for name in args.layouts.split(",")}
         results: dict[str, list[float]] = {layout: [] for layout in chosen}
+        drop = (
+            f"DROP TABLE IF EXISTS {TABLE}, {TABLE}_ids CASCADE; "
+            f"DROP FUNCTION IF EXISTS {TABLE}_register()"
+        )
         for round_number in range(args.rounds):
             for layout, (ddl, with_keys) in chosen.items():
-                drop = f"DROP TABLE IF EXISTS {TABLE} CASCADE"
                 psql(url, "-c", drop, "-c", ddl, "-c", "CHECKPOINT")
                 columns = COLUMNS + (", source_key, target_key" if with_keys else "")
                 source = keyed if with_keys else plain
@@ -174,7 +203,7 @@ def main() -> int:
                 seconds = time.perf_counter() - start
                 results[layout].append(round(seconds, 2))
                 print(f"round {round_number + 1} {layout}: {seconds:.2f} s", file=sys.stderr)
-        psql(url, "-c", f"DROP TABLE IF EXISTS {TABLE} CASCADE")
+        psql(url, "-c", drop)
     print(
         json.dumps(
             {
