@@ -187,6 +187,8 @@ SPECTACULAR_SETTINGS = {
 LOOKUPS_RETENTION_DAYS = env_int("LOOKUPS_RETENTION_DAYS", 30, minimum=1)
 LOOKUPS_DEFAULT_REGION = env_str("LOOKUPS_DEFAULT_REGION", "US").upper()
 LOOKUPS_INGEST_BATCH_ROWS = env_int("LOOKUPS_INGEST_BATCH_ROWS", 100_000, minimum=1)
+# PostgreSQL: connections one ingest copies over at once (one server backend each).
+LOOKUPS_INGEST_CONNECTIONS = env_int("LOOKUPS_INGEST_CONNECTIONS", 2, minimum=1, maximum=16)
 LOOKUPS_PURGE_BATCH_ROWS = env_int("LOOKUPS_PURGE_BATCH_ROWS", 10_000, minimum=1)
 
 # --- Legal requests -------------------------------------------------------------

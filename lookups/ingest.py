@@ -31,8 +31,6 @@ from typing import Any, BinaryIO
 
 from django.conf import settings
 from django.db import connection, transaction
-from psycopg.copy import QueuedLibpqWriter
-from psycopg.errors import UniqueViolation
 
 from lookups.batches import (
     EncodedRow,
@@ -44,6 +42,7 @@ from lookups.batches import (
     codec_for,
     sqlite_time_check,
 )
+from lookups.copy_lanes import CopyLane, Lanes, copy_lanes, lane_bounds
 from lookups.entries import FieldErrors, LogRow
 from lookups.models import QueryLogEntry
 from lookups.parse_process import batches_from_process, batches_process_usable
@@ -353,13 +352,14 @@ def _page_cache(*, kib: int) -> Iterator[None]:
 
 
 class _PostgresWriter(_TransactionWriter):
-    """COPY straight into the table, optimistically and pipelined.
+    """COPY straight into the table, optimistically, pipelined and over
+    ``LOOKUPS_INGEST_CONNECTIONS`` connections (:mod:`lookups.copy_lanes`).
 
-    Most chunks are new rows: they are copied at once, and the unique index on
-    event_id refuses any that is stored already; only then is the chunk looked up
-    row by row and copied again without the stored ones (under a savepoint, so the
-    refused attempt leaves nothing behind). While the server inserts a chunk on its
-    own core, the next one is taken (prepared here, or read from the parsing
+    Most chunks are new rows: each lane's share is copied at once, and the unique
+    index on event_id refuses any that is stored already; only then is that share
+    looked up row by row and copied again without the stored ones (under a
+    savepoint, so the refused attempt leaves nothing behind). While the server
+    inserts a chunk, the next one is taken (prepared here, or read from the parsing
     process), if the transaction goes on.
     """
 
@@ -372,7 +372,14 @@ class _PostgresWriter(_TransactionWriter):
 
     def write_all(self, batches: Iterable[PreparedBatch]) -> Iterator[_Transaction]:
         """Yield what each transaction stored and refused, once committed."""
-        batches = iter(batches)
+        with copy_lanes(
+            count=settings.LOOKUPS_INGEST_CONNECTIONS,
+            copy_sql=self._COPY_SQL,
+            lookup_sql=self._LOOKUP_SQL,
+        ) as lanes:
+            yield from self._write_all(iter(batches), lanes)
+
+    def _write_all(self, batches: Iterator[PreparedBatch], lanes: Lanes) -> Iterator[_Transaction]:
         upcoming: list[Any] = [next(batches, None)]
 
         def take() -> None:
@@ -381,11 +388,12 @@ class _PostgresWriter(_TransactionWriter):
         while upcoming[0] is not None:
             done = _Transaction()
             started = time.monotonic()
-            with transaction.atomic():
+            with transaction.atomic(), lanes.transaction():
                 self._lock()
                 while isinstance(batch := upcoming[0], PreparedBatch):
                     upcoming[0] = _NOT_TAKEN
-                    done.add(batch, self._write(batch, take=take, done=done, started=started))
+                    written = self._write(batch, lanes, take=take, done=done, started=started)
+                    done.add(batch, written)
                     del batch
             yield done.reported()
             if upcoming[0] is _NOT_TAKEN:
@@ -394,60 +402,57 @@ class _PostgresWriter(_TransactionWriter):
     def _write(
         self,
         batch: PreparedBatch,
+        lanes: Lanes,
         *,
         take: Callable[[], None],
         done: _Transaction,
         started: float,
     ) -> tuple[int, int, list[int]]:
-        """COPY one chunk under a savepoint; while the server inserts, ``take`` the
-        next one if the transaction goes on. An error from ``take`` is raised as
-        itself, whatever the COPY did."""
-        duplicates, conflicts = batch.duplicates, list(batch.conflicts)
-        failed: list[BaseException] = []
-
-        def meanwhile() -> None:
-            if not self._more(done, started, adding=_entries(batch)):
-                return
-            try:
-                take()
-            except BaseException as exc:
-                failed.append(exc)
-                raise
-
+        """COPY one chunk, each lane's share under its own savepoint; while the
+        server inserts, ``take`` the next one if the transaction goes on. An error
+        from ``take`` is raised as itself, whatever the COPY did."""
+        bounds = lane_bounds(batch.rows, lanes=len(lanes.all))
+        shares = [
+            (lane, batch.positions[start:end], batch.rows[start:end])
+            for lane, start, end in zip(lanes.all, bounds, bounds[1:], strict=False)
+            if end > start
+        ]
+        started_lanes: list[CopyLane] = []
         try:
-            with transaction.atomic():
-                self._copy(self._codec.payload(batch.rows), meanwhile=meanwhile)
-            return len(batch.rows), duplicates, conflicts
-        except UniqueViolation:
-            if failed:
-                raise failed[0] from None
+            for lane, _, rows in shares:
+                lane.start(self._codec.payload(rows))
+                started_lanes.append(lane)
+            if self._more(done, started, adding=_entries(batch)):
+                take()
+        except BaseException as exc:
+            for lane in started_lanes:
+                lane.abandon(exc)
+            raise
+        # Every share is waited for, so no COPY is left in flight, before any refused
+        # one is looked up and copied again.
+        refused = [(lane, positions, rows) for lane, positions, rows in shares if not lane.finish()]
+        accepted = len(batch.rows) - sum(len(rows) for _, _, rows in refused)
+        duplicates, conflicts = batch.duplicates, list(batch.conflicts)
+        for lane, positions, rows in refused:
+            share = batch._replace(positions=positions, rows=rows)
             fresh, more_duplicates, more_conflicts = batch_classify(
-                batch, self._existing(batch), codec=self._codec
+                share, self._existing(lane, rows), codec=self._codec
             )
-            self._copy(self._codec.payload(fresh), meanwhile=None)
-            return len(fresh), duplicates + more_duplicates, conflicts + more_conflicts
-
-    def _copy(self, payload: bytes | None, *, meanwhile: Callable[[], None] | None) -> None:
-        with connection.cursor() as cursor:
-            raw = cursor.cursor  # psycopg's own cursor: Django's wrapper hides `writer`
-            with raw.copy(self._COPY_SQL, writer=QueuedLibpqWriter(raw)) as copy:
-                if payload:
-                    copy.write(payload)
-                if meanwhile is not None:
-                    meanwhile()
+            if fresh:
+                lane.copy(self._codec.payload(fresh))
+            accepted += len(fresh)
+            duplicates += more_duplicates
+            conflicts += more_conflicts
+        return accepted, duplicates, conflicts
 
     def _lock(self) -> None:
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_INGEST_LOCK_KEY])
 
-    def _existing(self, batch: PreparedBatch) -> dict[str, EncodedRow]:
-        found: dict[str, EncodedRow] = {}
-        if not batch.rows:
-            return found
+    def _existing(self, lane: CopyLane, rows: list[EncodedRow]) -> dict[str, EncodedRow]:
         key = self._codec.key
-        with connection.cursor() as cursor:
-            cursor.execute(self._LOOKUP_SQL, [[key(row) for row in batch.rows]])
-            for values in cursor.fetchall():
-                stored = self._codec.stored(values)
-                found[key(stored)] = stored
+        found: dict[str, EncodedRow] = {}
+        for values in lane.stored([key(row) for row in rows]):
+            stored = self._codec.stored(values)
+            found[key(stored)] = stored
         return found

@@ -105,3 +105,12 @@ def test_deploy_check_is_clean_with_production_settings(tmp_path: Path) -> None:
         },
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_ingest_connections_are_bounded_with_a_clear_error() -> None:
+    assert (
+        int(os.environ.get("LOOKUPS_INGEST_CONNECTIONS", 2)) == settings.LOOKUPS_INGEST_CONNECTIONS
+    )
+    result = _django("check", env={"DEBUG": "1", "LOOKUPS_INGEST_CONNECTIONS": "17"})
+    assert result.returncode != 0
+    assert "LOOKUPS_INGEST_CONNECTIONS must be at most 16, got 17" in result.stderr

@@ -1,0 +1,147 @@
+"""PostgreSQL ingest over several connections (lookups.copy_lanes): the same rows,
+counts and rejections as over one; an id always on the same connection, so a copy of
+it later in the same transaction is found there; a failure leaves nothing of the
+transaction on any connection; inside a caller's transaction, one connection only."""
+
+import itertools
+import threading
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.db import connection, transaction
+
+from lookups.copy_lanes import CopyLane, lane_bounds
+from lookups.ingest import logs_ingest, logs_ingest_file
+from lookups.models import QueryLogEntry
+from lookups.readers import array_entries
+from tests.lookups.helpers import jsonl, log_entry
+from tests.lookups.test_ingest_process import _mixed_file, _stored
+
+
+@pytest.mark.parametrize("lanes", range(1, 17))
+def test_each_id_has_one_lane_and_the_shares_cover_the_chunk(lanes: int) -> None:
+    rows = sorted(
+        f"{uuid.UUID(int=n * 0x0111_1111_1111_1111_1111_1111_1111_111)}\t" for n in range(15)
+    )
+    rows += [f"ffffffff-0000-4000-8000-00000000000{n}\t" for n in range(3)]
+    bounds = lane_bounds(rows, lanes=lanes)
+    assert bounds[0] == 0 and bounds[-1] == len(rows) and bounds == sorted(bounds)
+    for lane, (start, end) in enumerate(itertools.pairwise(bounds)):
+        for row in rows[start:end]:
+            assert int(row[0], 16) * lanes // 16 == lane
+
+
+@pytest.fixture
+def lanes_seen(monkeypatch: pytest.MonkeyPatch, settings: Any) -> list[int]:
+    """The server process of each COPY started, with two connections configured."""
+    if connection.vendor != "postgresql":
+        pytest.skip("several connections are a PostgreSQL ingest")
+    settings.LOOKUPS_INGEST_CONNECTIONS = 2
+    seen: list[int] = []
+    start = CopyLane.start
+
+    def spy(self: CopyLane, payload: bytes) -> None:
+        seen.append(self._raw.info.backend_pid)
+        start(self, payload)
+
+    monkeypatch.setattr(CopyLane, "start", spy)
+    return seen
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_connections_store_exactly_what_one_stores(
+    tmp_path: Path, lanes_seen: list[int], settings: Any
+) -> None:
+    path = _mixed_file(tmp_path / "mixed.jsonl")
+    results = []
+    for connections_count in (1, 2):
+        QueryLogEntry.objects.all().delete()
+        settings.LOOKUPS_INGEST_CONNECTIONS = connections_count
+        lanes_seen.clear()
+        result = logs_ingest_file(path=str(path), fmt="jsonl", separate_process=False)
+        assert len(set(lanes_seen)) == connections_count
+        rerun = logs_ingest_file(path=str(path), fmt="jsonl", separate_process=False)
+        assert (rerun.accepted, rerun.duplicates) == (0, result.accepted + result.duplicates)
+        results.append(
+            (
+                result.accepted,
+                result.duplicates,
+                [(r.position, r.errors) for r in result.rejected],
+                _stored(),
+            )
+        )
+    assert results[0] == results[1]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_copy_later_in_the_transaction_is_found_on_its_own_connection(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, lanes_seen: list[int]
+) -> None:
+    """Ids from both halves, each sent again two chunks later in the same transaction
+    (one identical, one changed): each later copy meets the first on the connection
+    that holds it uncommitted, and is told apart there. Were it looked up elsewhere
+    it would be taken for new; were it sent elsewhere, that connection would wait for
+    the other's commit, and the ingest for ever."""
+    import lookups.ingest
+
+    monkeypatch.setattr(lookups.ingest, "CHUNK_ROWS", 2)
+    low = log_entry(event_id="00000000-0000-4000-8000-000000000001")
+    high = log_entry(event_id="ffffffff-0000-4000-8000-000000000001")
+    entries = [low, high, log_entry(), log_entry(), dict(low), dict(high, client="changed")]
+    path = tmp_path / "logs.jsonl"
+    path.write_bytes(jsonl(entries))
+    finished: list[Any] = []
+    worker = threading.Thread(
+        target=lambda: finished.append(
+            logs_ingest_file(path=str(path), fmt="jsonl", separate_process=False)
+        ),
+        daemon=True,
+    )
+    worker.start()
+    worker.join(timeout=60)
+    assert finished, "ingest did not finish: one connection waited on the other"
+    (result,) = finished
+    assert (result.accepted, result.duplicates) == (4, 1)
+    assert [r.position for r in result.rejected] == [6]
+    assert len(set(lanes_seen)) == 2
+    assert QueryLogEntry.objects.count() == 4
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_failure_leaves_nothing_of_the_transaction_on_any_connection(
+    lanes_seen: list[int],
+) -> None:
+    from lookups.batches import batches_prepare, codec_for
+    from lookups.ingest import _always, _ingest
+
+    entries = [log_entry(event_id=f"{digit}0000000-0000-4000-8000-000000000001") for digit in "0f"]
+    (first,) = batches_prepare(
+        array_entries(entries), region="US", size=10, codec=codec_for(connection.vendor)
+    )
+
+    def chunks():  # type: ignore[no-untyped-def]
+        yield first
+        raise RuntimeError("the input broke")
+
+    with pytest.raises(RuntimeError, match="the input broke"):
+        _ingest(chunks(), commit_rows=1000, ready=_always, on_rejected=None)
+    assert len(set(lanes_seen)) == 2  # both had started their share
+    assert QueryLogEntry.objects.count() == 0
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_inside_a_callers_transaction_one_connection_does_it_all(
+    lanes_seen: list[int],
+) -> None:
+    entries = [log_entry(event_id=f"{digit}0000000-0000-4000-8000-000000000001") for digit in "0f"]
+    with transaction.atomic():
+        assert logs_ingest(entries=array_entries(entries)).accepted == 2
+        transaction.set_rollback(True)
+    assert len(set(lanes_seen)) == 1
+    assert QueryLogEntry.objects.count() == 0  # the caller's rollback undid all of it
