@@ -5,9 +5,11 @@ backend (the four B-trees of the table) is most of an ingest's cost. So each chu
 split by event_id and every share is copied on a connection of its own, at the same
 time: one backend per lane, one core each.
 
-A given event_id always goes to the same lane (by its first hex digit). Two lanes
-therefore never insert the same id, and a lane never waits on another's uncommitted
-row (the client would wait on both, and nothing would ever detect it). The lanes of
+Within a transaction a given event_id always goes to the same lane (by its first hex
+digit; a transaction whose first chunk is small keeps to one lane throughout). Two
+lanes therefore never insert the same id, and a lane never waits on another's
+uncommitted row (the client would wait on both, and nothing would ever detect it).
+Rows of earlier transactions are committed, so meeting them only refuses. The lanes of
 one transaction commit together: the helpers first, then the main connection, whose
 advisory lock keeps other ingest writers out until all have committed. If the main
 connection's own commit then fails, the helpers' shares stay stored and the ingest
@@ -33,15 +35,15 @@ class CopyLane:
     """One connection's share of each chunk, under a savepoint of its own."""
 
     def __init__(self, raw: Any, *, copy_sql: str, lookup_sql: str) -> None:
-        self._raw = raw  # a psycopg connection
+        self.raw = raw  # a psycopg connection
         self._copy_sql = copy_sql
         self._lookup_sql = lookup_sql
         self._copying: Any = None
 
     def start(self, payload: bytes) -> None:
         """Begin copying ``payload``; the server inserts while the caller goes on."""
-        self._raw.execute(f"SAVEPOINT {_SAVEPOINT}")
-        cursor = self._raw.cursor()
+        self.raw.execute(f"SAVEPOINT {_SAVEPOINT}")
+        cursor = self.raw.cursor()
         copying = cursor.copy(self._copy_sql, writer=QueuedLibpqWriter(cursor))
         copying.__enter__().write(payload)
         self._copying = copying
@@ -53,9 +55,9 @@ class CopyLane:
         try:
             copying.__exit__(None, None, None)
         except UniqueViolation:
-            self._raw.execute(f"ROLLBACK TO SAVEPOINT {_SAVEPOINT}")
+            self.raw.execute(f"ROLLBACK TO SAVEPOINT {_SAVEPOINT}")
             return False
-        self._raw.execute(f"RELEASE SAVEPOINT {_SAVEPOINT}")
+        self.raw.execute(f"RELEASE SAVEPOINT {_SAVEPOINT}")
         return True
 
     def abandon(self, exc: BaseException) -> None:
@@ -72,12 +74,12 @@ class CopyLane:
         self.start(payload)
         copying, self._copying = self._copying, None
         copying.__exit__(None, None, None)
-        self._raw.execute(f"RELEASE SAVEPOINT {_SAVEPOINT}")
+        self.raw.execute(f"RELEASE SAVEPOINT {_SAVEPOINT}")
 
     def stored(self, event_ids: list[str]) -> list[tuple[Any, ...]]:
         """The stored rows with these ids, as this connection sees them (its own
         uncommitted chunks included)."""
-        with self._raw.cursor() as cursor:
+        with self.raw.cursor() as cursor:
             cursor.execute(self._lookup_sql, [event_ids])
             return cursor.fetchall()
 
@@ -97,46 +99,76 @@ def _first_char(row: str) -> str:
     return row[0]
 
 
+# A transaction whose first chunk is smaller than this keeps to the main connection:
+# a helper costs a connection (a server process) to open, more than a small chunk.
+SPLIT_MIN_ROWS = 2_000
+
+
 @contextmanager
 def copy_lanes(*, count: int, copy_sql: str, lookup_sql: str) -> Iterator["Lanes"]:
-    """The main connection's lane and ``count - 1`` helper connections, closed after.
+    """The main connection's lane and up to ``count - 1`` helpers, opened when a
+    transaction first needs them and closed after.
 
     Inside a transaction of the caller's there are no helpers: their commits would
     not be the caller's to undo."""
-    helpers = []
-    if connection.in_atomic_block:
-        count = 1
+    connection.ensure_connection()
+    lanes = Lanes(
+        count=1 if connection.in_atomic_block else count,
+        copy_sql=copy_sql,
+        lookup_sql=lookup_sql,
+    )
     try:
-        for _ in range(count - 1):
-            helper = connections.create_connection(DEFAULT_DB_ALIAS)
-            helper.ensure_connection()
-            helper.connection.autocommit = False
-            helpers.append(helper)
-        connection.ensure_connection()
-        yield Lanes(
-            [connection.connection, *(helper.connection for helper in helpers)],
-            copy_sql=copy_sql,
-            lookup_sql=lookup_sql,
-        )
+        yield lanes
     finally:
-        for helper in helpers:
-            helper.close()
+        lanes.close()
 
 
 class Lanes:
-    def __init__(self, raws: list[Any], *, copy_sql: str, lookup_sql: str) -> None:
-        self.all = [CopyLane(raw, copy_sql=copy_sql, lookup_sql=lookup_sql) for raw in raws]
-        self._helpers = raws[1:]
+    """The lanes of each transaction: :meth:`begin` chooses them, ``active`` holds
+    them, and :meth:`transaction` commits the helpers among them."""
+
+    def __init__(self, *, count: int, copy_sql: str, lookup_sql: str) -> None:
+        self._count = count
+        self._copy_sql = copy_sql
+        self._lookup_sql = lookup_sql
+        main = CopyLane(connection.connection, copy_sql=copy_sql, lookup_sql=lookup_sql)
+        self._main = main
+        self._helpers: list[Any] = []  # Django connection wrappers, not registered
+        self.active = [main]
+
+    def begin(self, *, first_chunk_rows: int) -> None:
+        """Choose the next transaction's lanes, for all of its chunks: a given id
+        must go over the same connection for the whole transaction."""
+        if self._count == 1 or first_chunk_rows < SPLIT_MIN_ROWS:
+            self.active = [self._main]
+            return
+        while len(self._helpers) < self._count - 1:
+            helper = connections.create_connection(DEFAULT_DB_ALIAS)
+            helper.ensure_connection()
+            helper.connection.autocommit = False
+            self._helpers.append(helper)
+        self.active = [
+            self._main,
+            *(
+                CopyLane(helper.connection, copy_sql=self._copy_sql, lookup_sql=self._lookup_sql)
+                for helper in self._helpers
+            ),
+        ]
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
         """The helpers' transaction, inside the main connection's: committed before
         it (a failed helper commit rolls the main one back), rolled back with it."""
+        helpers = [lane.raw for lane in self.active[1:]]
         try:
             yield
         except BaseException:
-            for raw in self._helpers:
+            for raw in helpers:
                 raw.rollback()
             raise
-        for raw in self._helpers:
+        for raw in helpers:
             raw.commit()
+
+    def close(self) -> None:
+        for helper in self._helpers:
+            helper.close()

@@ -388,6 +388,7 @@ class _PostgresWriter(_TransactionWriter):
         while upcoming[0] is not None:
             done = _Transaction()
             started = time.monotonic()
+            lanes.begin(first_chunk_rows=len(upcoming[0].rows))
             with transaction.atomic(), lanes.transaction():
                 self._lock()
                 while isinstance(batch := upcoming[0], PreparedBatch):
@@ -411,10 +412,10 @@ class _PostgresWriter(_TransactionWriter):
         """COPY one chunk, each lane's share under its own savepoint; while the
         server inserts, ``take`` the next one if the transaction goes on. An error
         from ``take`` is raised as itself, whatever the COPY did."""
-        bounds = lane_bounds(batch.rows, lanes=len(lanes.all))
+        bounds = lane_bounds(batch.rows, lanes=len(lanes.active))
         shares = [
             (lane, batch.positions[start:end], batch.rows[start:end])
-            for lane, start, end in zip(lanes.all, bounds, bounds[1:], strict=False)
+            for lane, start, end in zip(lanes.active, bounds, bounds[1:], strict=False)
             if end > start
         ]
         started_lanes: list[CopyLane] = []

@@ -38,12 +38,15 @@ def lanes_seen(monkeypatch: pytest.MonkeyPatch, settings: Any) -> list[int]:
     """The server process of each COPY started, with two connections configured."""
     if connection.vendor != "postgresql":
         pytest.skip("several connections are a PostgreSQL ingest")
+    import lookups.copy_lanes
+
     settings.LOOKUPS_INGEST_CONNECTIONS = 2
+    monkeypatch.setattr(lookups.copy_lanes, "SPLIT_MIN_ROWS", 1)
     seen: list[int] = []
     start = CopyLane.start
 
     def spy(self: CopyLane, payload: bytes) -> None:
-        seen.append(self._raw.info.backend_pid)
+        seen.append(self.raw.info.backend_pid)
         start(self, payload)
 
     monkeypatch.setattr(CopyLane, "start", spy)
@@ -145,3 +148,23 @@ def test_inside_a_callers_transaction_one_connection_does_it_all(
         transaction.set_rollback(True)
     assert len(set(lanes_seen)) == 1
     assert QueryLogEntry.objects.count() == 0  # the caller's rollback undid all of it
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_small_transaction_opens_no_second_connection(
+    monkeypatch: pytest.MonkeyPatch, lanes_seen: list[int]
+) -> None:
+    import lookups.copy_lanes
+
+    monkeypatch.setattr(lookups.copy_lanes, "SPLIT_MIN_ROWS", 3)
+    opened: list[object] = []
+    create = lookups.copy_lanes.connections.create_connection
+    monkeypatch.setattr(
+        lookups.copy_lanes.connections,
+        "create_connection",
+        lambda alias: opened.append(alias) or create(alias),
+    )
+    entries = [log_entry(event_id=f"{digit}0000000-0000-4000-8000-000000000001") for digit in "0f"]
+    assert logs_ingest(entries=array_entries(entries)).accepted == 2
+    assert len(set(lanes_seen)) == 1 and not opened
