@@ -55,7 +55,9 @@ class CopyLane:
         try:
             copying.__exit__(None, None, None)
         except UniqueViolation:
+            # undone and released: a refused chunk leaves no subtransaction open
             self.raw.execute(f"ROLLBACK TO SAVEPOINT {_SAVEPOINT}")
+            self.raw.execute(f"RELEASE SAVEPOINT {_SAVEPOINT}")
             return False
         self.raw.execute(f"RELEASE SAVEPOINT {_SAVEPOINT}")
         return True
