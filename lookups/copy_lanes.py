@@ -11,10 +11,12 @@ lanes therefore never insert the same id, and a lane never waits on another's
 uncommitted row (the client would wait on both, and nothing would ever detect it).
 Rows of earlier transactions are committed, so meeting them only refuses. The lanes of
 one transaction commit together: the helpers first, then the main connection, whose
-advisory lock keeps other ingest writers out until all have committed. If the main
-connection's own commit then fails, the helpers' shares stay stored and the ingest
-fails: as after a crash, sending the input again stores the rest and counts those as
-duplicates.
+advisory lock keeps other ingest writers out until all have committed. A commit that
+fails (the server or the network gone) can therefore leave the shares committed before
+it stored and the ingest failed, as a crash between two transactions would: sending
+the input again stores the rest and counts those as duplicates. Bad input never gets
+that far: its rows are rejected before any COPY, and a refused share is rolled back
+to its savepoint.
 """
 
 import bisect
@@ -45,8 +47,13 @@ class CopyLane:
         self.raw.execute(f"SAVEPOINT {_SAVEPOINT}")
         cursor = self.raw.cursor()
         copying = cursor.copy(self._copy_sql, writer=QueuedLibpqWriter(cursor))
-        copying.__enter__().write(payload)
+        copy = copying.__enter__()
         self._copying = copying
+        try:
+            copy.write(payload)
+        except BaseException as exc:
+            self.abandon(exc)
+            raise
 
     def finish(self) -> bool:
         """Wait for the COPY: True if stored, False if the unique index refused it
@@ -63,8 +70,9 @@ class CopyLane:
         return True
 
     def abandon(self, exc: BaseException) -> None:
-        """End a COPY in flight because of ``exc`` elsewhere (the transaction is then
-        rolled back as a whole)."""
+        """End a COPY in flight because of ``exc`` (the transaction is then rolled
+        back as a whole). A COPY in flight holds its connection: nothing else, not
+        even a rollback, can run on it until the COPY ends."""
         copying, self._copying = self._copying, None
         if copying is not None:
             with contextlib.suppress(Exception):  # the first error is the one raised
@@ -114,8 +122,9 @@ def copy_lanes(*, count: int, copy_sql: str, lookup_sql: str) -> Iterator["Lanes
     Inside a transaction of the caller's there are no helpers: their commits would
     not be the caller's to undo."""
     connection.ensure_connection()
+    callers_transaction = connection.in_atomic_block or not connection.get_autocommit()
     lanes = Lanes(
-        count=1 if connection.in_atomic_block else count,
+        count=1 if callers_transaction else count,
         copy_sql=copy_sql,
         lookup_sql=lookup_sql,
     )

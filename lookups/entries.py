@@ -207,36 +207,28 @@ def _parse_reachable(value: Any, region: str | None) -> bool:
     return value
 
 
+# The usual spelling of a UTC timestamp, exactly: ASCII digits only, one to six
+# fraction digits, "Z" or "+00:00".
+_USUAL_UTC = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.([0-9]{1,6}))?(?:Z|\+00:00)"
+)
+
+
 def utc_parts(value: str) -> tuple[str, str, str] | None:
     """(date, clock, microseconds) of a UTC timestamp spelled
     ``YYYY-MM-DDTHH:MM:SS[.f]`` (one to six fraction digits) with ``Z`` or ``+00:00``,
     the spelling almost every log uses; None for any other spelling, and for an
     invalid date or time. The microseconds are six digits, or empty when zero, as
     ``datetime.isoformat`` and ``str`` print them."""
-    if value[-1:] == "Z":
-        end = -1
-    elif value[-6:] == "+00:00":
-        end = -6
-    else:
-        return None
-    if (
-        len(value) < 20
-        or value[10] != "T"
-        or value[4] != "-"
-        or value[7] != "-"
-        or value[13] != ":"
-        or value[16] != ":"
-    ):
-        return None
-    fraction = value[19:end]
-    digits = fraction[1:]
-    if fraction and (fraction[0] != "." or not 1 <= len(digits) <= 6 or not digits.isdigit()):
+    usual = _USUAL_UTC.fullmatch(value)
+    if usual is None:
         return None
     try:
-        datetime.fromisoformat(value)  # the range of every field; ASCII digits only
+        datetime.fromisoformat(value)  # the range of every field
     except ValueError:
         return None
-    micro = digits.ljust(6, "0") if digits.strip("0") else ""
+    digits = usual[1]
+    micro = digits.ljust(6, "0") if digits and digits.strip("0") else ""
     return value[:10], value[11:19], micro
 
 

@@ -429,9 +429,19 @@ class _PostgresWriter(_TransactionWriter):
             for lane in started_lanes:
                 lane.abandon(exc)
             raise
-        # Every share is waited for, so no COPY is left in flight, before any refused
-        # one is looked up and copied again.
-        refused = [(lane, positions, rows) for lane, positions, rows in shares if not lane.finish()]
+        # Every share is waited for before any refused one is looked up and copied
+        # again; if one fails, the others are ended before the error goes on (a COPY
+        # left in flight would block its connection's rollback for ever).
+        refused = []
+        for index, (lane, positions, rows) in enumerate(shares):
+            try:
+                stored = lane.finish()
+            except BaseException as exc:
+                for other, _, _ in shares[index + 1 :]:
+                    other.abandon(exc)
+                raise
+            if not stored:
+                refused.append((lane, positions, rows))
         accepted = len(batch.rows) - sum(len(rows) for _, _, rows in refused)
         duplicates, conflicts = batch.duplicates, list(batch.conflicts)
         for lane, positions, rows in refused:

@@ -168,3 +168,63 @@ def test_a_small_transaction_opens_no_second_connection(
     entries = [log_entry(event_id=f"{digit}0000000-0000-4000-8000-000000000001") for digit in "0f"]
     assert logs_ingest(entries=array_entries(entries)).accepted == 2
     assert len(set(lanes_seen)) == 1 and not opened
+
+
+def _in_thread(work: Any, *, seconds: float = 60) -> list[Any]:
+    """Run ``work``; what it returned or raised, or [] if it hung."""
+    outcome: list[Any] = []
+
+    def run() -> None:
+        try:
+            outcome.append(work())
+        except Exception as exc:  # reported to the test
+            outcome.append(exc)
+
+    worker = threading.Thread(target=run, daemon=True)
+    worker.start()
+    worker.join(timeout=seconds)
+    return outcome
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("broken_lane", [0, 1])
+def test_a_server_error_on_one_connection_ends_every_copy_and_stores_nothing(
+    lanes_seen: list[int], broken_lane: int
+) -> None:
+    """A COPY that fails for another reason than a stored row (here a timestamp the
+    server cannot read) fails the ingest on either connection, and the other
+    connection's COPY is ended, not left holding it: its rollback would wait for ever."""
+    from lookups.batches import batches_prepare, codec_for
+    from lookups.ingest import _always, _ingest
+
+    entries = [log_entry(event_id=f"{digit}0000000-0000-4000-8000-000000000001") for digit in "0f"]
+    (batch,) = batches_prepare(
+        array_entries(entries), region="US", size=10, codec=codec_for(connection.vendor)
+    )
+    rows = list(batch.rows)
+    fields = rows[broken_lane].split("\t")
+    fields[1] = "not a time"
+    rows[broken_lane] = "\t".join(fields)
+    broken = batch._replace(rows=rows)
+    outcome = _in_thread(
+        lambda: _ingest(iter([broken]), commit_rows=1000, ready=_always, on_rejected=None)
+    )
+    assert outcome, "ingest hung: a COPY was left in flight"
+    assert isinstance(outcome[0], Exception) and "not a time" in str(outcome[0])
+    assert len(set(lanes_seen)) == 2
+    assert QueryLogEntry.objects.count() == 0
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_caller_without_autocommit_gets_one_connection(lanes_seen: list[int]) -> None:
+    entries = [log_entry(event_id=f"{digit}0000000-0000-4000-8000-000000000001") for digit in "0f"]
+    transaction.set_autocommit(False)
+    try:
+        assert logs_ingest(entries=array_entries(entries)).accepted == 2
+        transaction.rollback()
+    finally:
+        transaction.set_autocommit(True)
+    assert len(set(lanes_seen)) == 1
+    assert QueryLogEntry.objects.count() == 0
