@@ -67,7 +67,8 @@ class Codec:
     ) -> EncodedRow:
         """What :meth:`encode` gives, from the fast path's values: the time as its UTC
         date, clock and microseconds (see :func:`lookups.entries.utc_parts`), the raw
-        handles and the client already passed through :meth:`text`."""
+        handles and the client already passed through :meth:`text`. The codecs take
+        the same values as ``*fields``."""
         raise NotImplementedError
 
     def text(self, value: str) -> str:
@@ -99,33 +100,10 @@ class SqliteCodec(Codec):
     def encode(self, row: LogRow) -> EncodedRow:
         return (row.event_id.replace("-", ""), self.time(row.occurred_at), *row[2:])
 
-    def assemble(
-        self,
-        event_id: str,
-        day: str,
-        clock: str,
-        micro: str,
-        service: str,
-        source_raw: str,
-        source: str,
-        target_raw: str,
-        target: str,
-        source_ip: str,
-        client: str,
-        target_reachable: bool,
-    ) -> EncodedRow:
-        return (
-            event_id.replace("-", ""),
-            f"{day} {clock}.{micro}" if micro else f"{day} {clock}",
-            service,
-            source_raw,
-            source,
-            target_raw,
-            target,
-            source_ip,
-            client,
-            target_reachable,
-        )
+    def assemble(self, *fields: Any) -> EncodedRow:
+        event_id, day, clock, micro, *middle, reachable = fields
+        when = f"{day} {clock}.{micro}" if micro else f"{day} {clock}"
+        return (event_id.replace("-", ""), when, *middle, reachable)
 
     @staticmethod
     def time(moment: datetime) -> str:
@@ -177,25 +155,13 @@ class PostgresCodec(Codec):
     def encode(self, row: LogRow) -> EncodedRow:
         return _copy_line((row.event_id, row.occurred_at.isoformat(), *row[2:]))
 
-    def assemble(
-        self,
-        event_id: str,
-        day: str,
-        clock: str,
-        micro: str,
-        service: str,
-        source_raw: str,
-        source: str,
-        target_raw: str,
-        target: str,
-        source_ip: str,
-        client: str,
-        target_reachable: bool,
-    ) -> EncodedRow:
+    def assemble(self, *fields: Any) -> EncodedRow:
+        event_id, day, clock, micro, *middle, reachable = fields
         when = f"{day}T{clock}.{micro}+00:00" if micro else f"{day}T{clock}+00:00"
+        service, source_raw, source, target_raw, target, source_ip, client = middle
         return (
             f"{event_id}\t{when}\t{service}\t{source_raw}\t{source}\t{target_raw}\t"
-            f"{target}\t{source_ip}\t{client}\t{'t' if target_reachable else 'f'}\n"
+            f"{target}\t{source_ip}\t{client}\t{'t' if reachable else 'f'}\n"
         )
 
     def text(self, value: str) -> str:

@@ -20,6 +20,11 @@ from tests.lookups.helpers import jsonl, log_entry
 from tests.lookups.test_ingest_process import _mixed_file, _stored
 
 
+def _one_per_lane() -> list[dict[str, Any]]:
+    """An entry for each of two connections (first hex digit 0 and f)."""
+    return [log_entry(event_id=f"{digit}0000000-0000-4000-8000-000000000001") for digit in "0f"]
+
+
 @pytest.mark.parametrize("lanes", range(1, 17))
 def test_each_id_has_one_lane_and_the_shares_cover_the_chunk(lanes: int) -> None:
     rows = sorted(
@@ -122,7 +127,7 @@ def test_a_failure_leaves_nothing_of_the_transaction_on_any_connection(
     from lookups.batches import batches_prepare, codec_for
     from lookups.ingest import _always, _ingest
 
-    entries = [log_entry(event_id=f"{digit}0000000-0000-4000-8000-000000000001") for digit in "0f"]
+    entries = _one_per_lane()
     (first,) = batches_prepare(
         array_entries(entries), region="US", size=10, codec=codec_for(connection.vendor)
     )
@@ -142,7 +147,7 @@ def test_a_failure_leaves_nothing_of_the_transaction_on_any_connection(
 def test_inside_a_callers_transaction_one_connection_does_it_all(
     lanes_seen: list[int],
 ) -> None:
-    entries = [log_entry(event_id=f"{digit}0000000-0000-4000-8000-000000000001") for digit in "0f"]
+    entries = _one_per_lane()
     with transaction.atomic():
         assert logs_ingest(entries=array_entries(entries)).accepted == 2
         transaction.set_rollback(True)
@@ -165,7 +170,7 @@ def test_a_small_transaction_opens_no_second_connection(
         "create_connection",
         lambda alias: opened.append(alias) or create(alias),
     )
-    entries = [log_entry(event_id=f"{digit}0000000-0000-4000-8000-000000000001") for digit in "0f"]
+    entries = _one_per_lane()
     assert logs_ingest(entries=array_entries(entries)).accepted == 2
     assert len(set(lanes_seen)) == 1 and not opened
 
@@ -198,7 +203,7 @@ def test_a_server_error_on_one_connection_ends_every_copy_and_stores_nothing(
     from lookups.batches import batches_prepare, codec_for
     from lookups.ingest import _always, _ingest
 
-    entries = [log_entry(event_id=f"{digit}0000000-0000-4000-8000-000000000001") for digit in "0f"]
+    entries = _one_per_lane()
     (batch,) = batches_prepare(
         array_entries(entries), region="US", size=10, codec=codec_for(connection.vendor)
     )
@@ -219,7 +224,7 @@ def test_a_server_error_on_one_connection_ends_every_copy_and_stores_nothing(
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_a_caller_without_autocommit_gets_one_connection(lanes_seen: list[int]) -> None:
-    entries = [log_entry(event_id=f"{digit}0000000-0000-4000-8000-000000000001") for digit in "0f"]
+    entries = _one_per_lane()
     transaction.set_autocommit(False)
     try:
         assert logs_ingest(entries=array_entries(entries)).accepted == 2
