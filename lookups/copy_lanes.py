@@ -47,8 +47,8 @@ class CopyLane:
         self.raw.execute(f"SAVEPOINT {_SAVEPOINT}")
         cursor = self.raw.cursor()
         copying = cursor.copy(self._copy_sql, writer=QueuedLibpqWriter(cursor))
+        self._copying = copying  # abandon() ends it, however far it got
         copy = copying.__enter__()
-        self._copying = copying
         try:
             copy.write(payload)
         except BaseException as exc:
@@ -75,7 +75,10 @@ class CopyLane:
         even a rollback, can run on it until the COPY ends."""
         copying, self._copying = self._copying, None
         if copying is not None:
-            with contextlib.suppress(Exception):  # the first error is the one raised
+            # The first error is the one raised: whatever ending this COPY raises
+            # (``exc`` itself, when it came before the COPY began) must not stop
+            # the other lanes from being ended too.
+            with contextlib.suppress(BaseException):
                 copying.__exit__(type(exc), exc, exc.__traceback__)
 
     def copy(self, payload: bytes) -> None:

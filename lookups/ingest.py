@@ -421,8 +421,8 @@ class _PostgresWriter(_TransactionWriter):
         started_lanes: list[CopyLane] = []
         try:
             for lane, _, rows in shares:
+                started_lanes.append(lane)  # before: an interrupt may come at any point
                 lane.start(self._codec.payload(rows))
-                started_lanes.append(lane)
             if self._more(done, started, adding=_entries(batch)):
                 take()
         except BaseException as exc:
