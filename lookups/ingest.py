@@ -8,17 +8,20 @@ Contract:
   input order, once the transaction around it has committed;
 - each batch (at most ``LOOKUPS_INGEST_BATCH_ROWS`` entries) is one transaction,
   under a lock that serializes ingest writers, so a crash loses at most the batch in
-  flight and two writers never both insert one ``event_id``; a batch also ends when
-  the next chunk is not ready in time, so no lock waits on a slow producer;
+  flight (on PostgreSQL over several connections, each's share of it: see
+  :mod:`lookups.copy_lanes`) and two writers never both insert one ``event_id``; a
+  batch also ends when the next chunk is not ready in time, so no lock waits on a
+  slow producer;
 - memory is bounded by the chunk, not the batch or the input: a batch is written as
   chunks of at most ``CHUNK_ROWS`` rows, each under its own savepoint.
 
 Both write optimistically: a chunk is inserted at once, and only when the unique
 index on event_id refuses it is the chunk looked up and split into new rows,
-identical copies and reused ids. PostgreSQL uses COPY (taking the next chunk while
-the server inserts), SQLite ``executemany``, encoding values exactly as the ORM
-does. For files, the chunks are prepared in a second process
-(:mod:`lookups.parse_process`) while this one stores.
+identical copies and reused ids. PostgreSQL uses COPY over
+``LOOKUPS_INGEST_CONNECTIONS`` connections at once (taking the next chunk while the
+server inserts), SQLite ``executemany``, encoding values exactly as the ORM does.
+For files, the chunks are prepared in a second process (:mod:`lookups.parse_process`)
+while this one stores.
 """
 
 import sqlite3
