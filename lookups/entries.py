@@ -61,9 +61,10 @@ _FIELD_SET = frozenset(ALL_FIELDS)
 def entry_parse(data: Any, *, region: str | None = None) -> LogRow:
     """Return the normalized row for one received entry, or raise ``EntryRejected``.
 
-    A well-formed entry takes a straight-line path (ingest runs this per row, at
-    hundreds of thousands of rows a second); anything unusual takes the thorough
-    path, which collects every field's error.
+    This is the definition of a valid entry. Batch ingest runs it only for what
+    :class:`EntryFastPath` does not recognize; here too a well-formed entry takes a
+    straight-line path, and anything unusual the thorough one, which collects every
+    field's error.
     """
     region = region or settings.LOOKUPS_DEFAULT_REGION
     if type(data) is dict and data.keys() <= _FIELD_SET:

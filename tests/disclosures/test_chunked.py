@@ -235,13 +235,19 @@ def test_the_spool_checks_order_as_rows_arrive(tmp_path: Path) -> None:
     assert not (tmp_path / "p.pdf").exists()
 
 
-def test_a_failing_part_stops_the_others_and_names_the_part(tmp_path: Path) -> None:
+def _good_and_broken_records(tmp_path: Path) -> tuple[Path, Path]:
+    """A records spool of 20 pages, and one whose first line is cut off."""
     good = tmp_path / "good.jsonl"
     good.write_text(
         "".join(json.dumps(row) + "\n" for row in rows_of(20 * ROWS_PER_PAGE)), encoding="utf-8"
     )
     broken = tmp_path / "broken.jsonl"
     broken.write_text('{"n": 1, "utc": \n', encoding="utf-8")
+    return good, broken
+
+
+def test_a_failing_part_stops_the_others_and_names_the_part(tmp_path: Path) -> None:
+    good, broken = _good_and_broken_records(tmp_path)
 
     with pytest.raises(RenderFailed, match="records-broken failed: JSONDecodeError"):
         parts_run(
@@ -306,12 +312,7 @@ def test_every_part_is_a_child_of_the_server_that_is_gone_after_its_part(tmp_pat
 
 
 def test_a_failure_kills_the_server_and_the_parts_it_runs(tmp_path: Path) -> None:
-    good = tmp_path / "good.jsonl"
-    good.write_text(
-        "".join(json.dumps(row) + "\n" for row in rows_of(20 * ROWS_PER_PAGE)), encoding="utf-8"
-    )
-    broken = tmp_path / "broken.jsonl"
-    broken.write_text('{"n": 1, "utc": \n', encoding="utf-8")
+    good, broken = _good_and_broken_records(tmp_path)
     server = RenderServer(tmp_path)
     with pytest.raises(RenderFailed, match="records-broken failed"):
         parts_run(
