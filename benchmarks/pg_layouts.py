@@ -6,8 +6,10 @@ side by side in one run, each a fresh table `layout_probe` in the given database
 loaded with `\\copy` (psql) from one file of pre-normalized rows made by the ingest's
 own code (`batches_prepare` + `PostgresCodec`, so the same bytes `ingest_logs` sends):
 
-- `as_migrated`: the key (event_id, occurred_at), UNIQUE(event_id), the two handle
-  B-trees, BRIN on time;
+- `as_migrated`: the key on event_id with occurred_at included (one B-tree over the
+  random UUID, migration 0003), the two handle B-trees, BRIN on time;
+- `key_and_unique`: as first migrated, the key (event_id, occurred_at) and
+  UNIQUE(event_id) (two B-trees over the same UUID), the rest the same;
 - `event_id_key`: event_id alone as the key (one B-tree over the random UUID);
 - `event_id_key_int8_handles`: the same, with the handle B-trees on 64-bit keys
   (BLAKE2b of the normalized handle) instead of the text;
@@ -114,6 +116,11 @@ def layouts(first: date, last: date) -> dict[str, tuple[str, bool]]:
     )
     return {
         "as_migrated": (
+            f"CREATE TABLE {TABLE} ({BASE}, PRIMARY KEY (event_id) INCLUDE (occurred_at)); "
+            f"{handles}",
+            False,
+        ),
+        "key_and_unique": (
             f"CREATE TABLE {TABLE} ({BASE}, PRIMARY KEY (event_id, occurred_at)); "
             f"CREATE UNIQUE INDEX ON {TABLE} (event_id); {handles}",
             False,
