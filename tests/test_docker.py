@@ -231,6 +231,10 @@ def test_app_service_command_resolves(
     _check_argv(argv, celery_subcommand)
 
 
+def test_postgres_buffer_cache_holds_the_log_indexes() -> None:
+    assert _service("postgres")["command"] == ["postgres", "-c", "shared_buffers=1GB"]
+
+
 def test_migrate_runs_migrate() -> None:
     assert _service_argv("migrate")[:3] == ["python", "manage.py", "migrate"]
 
