@@ -1,7 +1,7 @@
 """PostgreSQL ingest over several connections at once ("lanes").
 
 A COPY is inserted by one server backend, on one core, and on PostgreSQL that
-backend (the four B-trees of the table) is most of an ingest's cost. So each chunk is
+backend (the B-trees of the table) is most of an ingest's cost. So each chunk is
 split by event_id and every share is copied on a connection of its own, at the same
 time: one backend per lane, one core each.
 

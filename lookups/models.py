@@ -41,6 +41,8 @@ class QueryLogEntry(models.Model):
     that guarantee to the ingest service's lock). On PostgreSQL both are one B-tree,
     ``PRIMARY KEY (event_id) INCLUDE (occurred_at)`` (migration 0003): uniqueness of
     event_id makes the pair unique, and each row inserted updates one index less.
+    Changing either there needs a hand-written migration (see 0003), and ``ON
+    CONFLICT`` must name ``(event_id)``.
     """
 
     pk = models.CompositePrimaryKey("event_id", "occurred_at")

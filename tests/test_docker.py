@@ -231,7 +231,7 @@ def test_app_service_command_resolves(
     _check_argv(argv, celery_subcommand)
 
 
-def test_postgres_buffer_cache_holds_the_log_indexes() -> None:
+def test_postgres_starts_with_a_1gb_buffer_cache() -> None:
     assert _service("postgres")["command"] == ["postgres", "-c", "shared_buffers=1GB"]
 
 
