@@ -660,6 +660,19 @@ def _operations(served: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]
     ]
 
 
+def test_schema_describes_the_token_scheme_every_operation_uses(
+    served_schema: dict[str, Any],
+) -> None:
+    scheme = served_schema["components"]["securitySchemes"]["ApiToken"]
+    assert (scheme["type"], scheme["in"], scheme["name"]) == ("apiKey", "header", "Authorization")
+    unsecured = [
+        f"{method.upper()} {path}"
+        for path, method, operation in _operations(served_schema)
+        if {"ApiToken": []} not in operation.get("security", [])
+    ]
+    assert not unsecured, unsecured
+
+
 def test_every_published_operation_declares_its_auth_errors(served_schema: dict[str, Any]) -> None:
     """Beyond API.md's list: whatever the schema publishes needs a token (401) and a
     role (403), and an operation that takes a body can fail validation (400)."""

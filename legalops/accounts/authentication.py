@@ -7,6 +7,10 @@ from django.utils import timezone
 from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
+# The scheme's OpenAPI description, registered wherever the scheme itself is loaded
+# (every DRF view loads it): not at start-up, which the management commands that need
+# no API (ingest, purge) would pay for.
+from legalops.accounts import schema as _schema  # noqa: F401
 from legalops.accounts.models import ApiToken, token_hash
 
 # Writing last_used_at on every call would turn each read into a write; a minute's

@@ -16,8 +16,6 @@ import logging
 import re
 import unicodedata
 
-from pypdf import PdfReader
-
 logger = logging.getLogger(__name__)
 
 # ISO 32000 puts "%PDF-" first; readers (and pypdf) accept it within the first
@@ -89,6 +87,8 @@ def is_pdf(data: bytes) -> bool:
     """
     if PDF_HEADER not in data[:PDF_HEADER_WINDOW]:
         return False
+    from pypdf import PdfReader  # here, not at start-up: every process imports the rules
+
     try:
         PdfReader(io.BytesIO(data))
     except Exception as exc:  # pypdf raises many types on hostile input
@@ -109,6 +109,8 @@ def pdf_text(data: bytes, *, max_pages: int = 50) -> str:
         raise ValueError(f"max_pages must be at least 1, not {max_pages}")
     if PDF_HEADER not in data[:PDF_HEADER_WINDOW]:
         raise ValueError("not a PDF: no %PDF- header in the first 1024 bytes")
+    from pypdf import PdfReader
+
     try:
         reader = PdfReader(io.BytesIO(data))
         if reader.is_encrypted and not reader.decrypt(""):
