@@ -293,9 +293,7 @@ class EntryFastPath:
         target_parts = self._handles.get(target) or self._handle(target)
         address = self._ips.get(ip) or self._ip(ip)
         client_text = "" if client is None else self._clients.get(client) or self._client(client)
-        if when is None or source_parts is None or target_parts is None or address is None:
-            return None
-        if client_text is None:
+        if None in (when, source_parts, target_parts, address, client_text):
             return None
         return self._assemble(
             event_id,

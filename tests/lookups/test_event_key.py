@@ -16,28 +16,18 @@ from django.db import (
     transaction,
 )
 
+from lookups.entries import entry_parse
 from lookups.models import QueryLogEntry
-from tests.lookups.helpers import utc
+from tests.lookups.helpers import log_entry
 
 TABLE = QueryLogEntry._meta.db_table
 MIGRATION = importlib.import_module("lookups.migrations.0003_event_key_one_index")
 
 
 def _entry(**overrides: object) -> QueryLogEntry:
-    values: dict[str, object] = {
-        "event_id": "7d9f1a52-3c1e-4f0a-9b8e-2a6c4e1d0b93",
-        "occurred_at": utc(2026, 11, 20, 14, 3, 11),
-        "service": "imessage",
-        "source_raw": "+14155550100",
-        "source": "+14155550100",
-        "target_raw": "friend@example.com",
-        "target": "friend@example.com",
-        "source_ip": "203.0.113.7",
-        "client": "",
-        "target_reachable": True,
-    }
-    values.update(overrides)
-    return QueryLogEntry(**values)
+    """The helpers' usual entry, normalized as ingest stores it, with one event_id."""
+    entry = log_entry(event_id="7d9f1a52-3c1e-4f0a-9b8e-2a6c4e1d0b93", **overrides)
+    return QueryLogEntry(**entry_parse(entry, region="US")._asdict())
 
 
 @pytest.mark.django_db
@@ -47,7 +37,7 @@ def test_a_second_row_with_the_same_event_id_is_refused_at_any_time() -> None:
     first.save(force_insert=True)
     for moment in (first.occurred_at, first.occurred_at + timedelta(microseconds=1)):
         with pytest.raises(IntegrityError), transaction.atomic():
-            _entry(occurred_at=moment, source="+14155550199").save(force_insert=True)
+            _entry(occurred_at=moment.isoformat(), source="+14155550199").save(force_insert=True)
     assert QueryLogEntry.objects.count() == 1
     assert QueryLogEntry.objects.get(event_id=first.event_id).source == "+14155550100"
 
