@@ -7,12 +7,14 @@ loaded with `\\copy` (psql) from one file of pre-normalized rows made by the ing
 own code (`batches_prepare` + `PostgresCodec`, so the same bytes `ingest_logs` sends):
 
 - `as_migrated`: the key on event_id with occurred_at included (one B-tree over the
-  random UUID, migration 0003), the two handle B-trees, BRIN on time;
-- `key_and_unique`: as first migrated, the key (event_id, occurred_at) and
-  UNIQUE(event_id) (two B-trees over the same UUID), the rest the same;
+  random UUID, migration 0003), the two handle B-trees on each handle's 64-bit key
+  (`hashtextextended`, migration 0004), BRIN on time;
+- `text_handles`: the same with the handle B-trees on the text, as before 0004;
+- `key_and_unique`: the key (event_id, occurred_at) and UNIQUE(event_id) (two B-trees
+  over the same UUID), as first migrated, with the text handle B-trees;
 - `event_id_key`: event_id alone as the key (one B-tree over the random UUID);
 - `event_id_key_int8_handles`: the same, with the handle B-trees on 64-bit keys
-  (BLAKE2b of the normalized handle) instead of the text;
+  stored as columns (BLAKE2b of the normalized handle, computed by the client);
 - `daily_partitions`: one partition a day, each with its key (event_id, occurred_at)
   and handle B-trees, and no global uniqueness of event_id;
 - `daily_partitions_time_key`: the same with the key led by time, (occurred_at,
@@ -116,6 +118,13 @@ def layouts(first: date, last: date) -> dict[str, tuple[str, bool]]:
     )
     return {
         "as_migrated": (
+            f"CREATE TABLE {TABLE} ({BASE}, PRIMARY KEY (event_id) INCLUDE (occurred_at)); "
+            f"CREATE INDEX ON {TABLE} ((hashtextextended(source, 0)), occurred_at); "
+            f"CREATE INDEX ON {TABLE} ((hashtextextended(target, 0)), occurred_at); "
+            f"CREATE INDEX ON {TABLE} USING brin (occurred_at);",
+            False,
+        ),
+        "text_handles": (
             f"CREATE TABLE {TABLE} ({BASE}, PRIMARY KEY (event_id) INCLUDE (occurred_at)); "
             f"{handles}",
             False,

@@ -10,15 +10,7 @@ from legalops.audit.models import AuditAnchor, AuditEvent
 from legalops.audit.services import audit_record
 from legalops.audit.verify import audit_verify
 from tests.audit.helpers import record_chain, sqlite_trigger_names
-
-_skip_unless_sqlite = pytest.mark.skipif(
-    connection.vendor != "sqlite", reason="SQLite's own triggers (PostgreSQL has its own tests)"
-)
-
-
-def sqlite_only(test: Callable[..., None]) -> Callable[..., None]:
-    # Runs in the embedded-SQLite pass of `make test` (both_databases).
-    return pytest.mark.both_databases(_skip_unless_sqlite(test))
+from tests.markers import sqlite_only
 
 
 def _raw(sql: str) -> Callable[[], None]:
