@@ -5,6 +5,7 @@ from datetime import datetime, timedelta
 
 from django.db import models
 from django.db.models import Q
+from django.db.models.lookups import Exact, In
 from django.utils import timezone
 
 from lookups.choices import Direction, Service
@@ -32,16 +33,49 @@ class HandleField(models.CharField):
         return params
 
 
-class HandleKey(models.Func):
-    """PostgreSQL's 64-bit key of a handle, what its handle indexes hold (migration
-    0004). Two handles can share a key, so a query matches the key to use the index
-    and the handle itself to be exact: never the key alone."""
+# On PostgreSQL the handle indexes hold hashtextextended(handle, 0), a 64-bit key
+# (migration 0004). Two handles can share a key, so these lookups match the key,
+# which reaches the index, and the handle itself, which keeps exactly its rows; on
+# SQLite they are plain equality and IN. The seed is written out, not sent as a
+# parameter: the planner uses the index only for this exact expression.
+_KEY = "hashtextextended({}, 0)"
 
-    function = "hashtextextended"
-    # The seed is written out, not sent as a parameter: the planner uses the index
-    # only for this exact expression.
-    template = "%(function)s(%(expressions)s, 0)"
-    output_field = models.BigIntegerField()
+
+@HandleField.register_lookup
+class KeyedExact(Exact):
+    """``handle__keyed=value``: the handle is ``value``, found through its key."""
+
+    lookup_name = "keyed"
+
+    def as_postgresql(self, compiler, connection):  # type: ignore[no-untyped-def]
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        rhs, rhs_params = self.process_rhs(compiler, connection)
+        params = (*lhs_params, *rhs_params)
+        return (
+            f"{_KEY.format(lhs)} = {_KEY.format(rhs)} AND {lhs} = {rhs}",
+            (*params, *params),
+        )
+
+
+@HandleField.register_lookup
+class KeyedIn(In):
+    """``handle__keyed_in=values``: the handle is one of ``values`` (strings), found
+    through their keys."""
+
+    lookup_name = "keyed_in"
+
+    def as_postgresql(self, compiler, connection):  # type: ignore[no-untyped-def]
+        exact, exact_params = super().as_sql(compiler, connection)
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        rhs, rhs_params = self.process_rhs(compiler, connection)
+        # each value must be a plain parameter (a handle) to be keyed one by one
+        if rhs != "(" + ", ".join(["%s"] * len(rhs_params)) + ")":
+            raise TypeError("keyed_in takes a list of handle strings")
+        keys = ", ".join([_KEY.format("%s")] * len(rhs_params))
+        return (
+            f"{_KEY.format(lhs)} IN ({keys}) AND {exact}",
+            (*lhs_params, *rhs_params, *exact_params),
+        )
 
 
 class QueryLogEntry(models.Model):
@@ -77,7 +111,7 @@ class QueryLogEntry(models.Model):
             # row with it, whatever its time (the key alone would allow that).
             models.UniqueConstraint(fields=["event_id"], name="lookups_qle_event_unique"),
         ]
-        # On PostgreSQL these two are on (HandleKey(handle), occurred_at) instead, under
+        # On PostgreSQL these two are on (the handle's key, occurred_at) instead, under
         # other names (migration 0004); changing them there needs a hand-written
         # migration.
         indexes = [

@@ -12,11 +12,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import connections, transaction
-from django.db.models import Q, QuerySet, Value
-from django.db.models.lookups import Exact, In
+from django.db.models import Q, QuerySet
 from django.db.models.sql.constants import CURSOR
 
-from lookups.models import Direction, HandleKey, QueryLogEntry
+from lookups.models import Direction, QueryLogEntry
 from lookups.normalize import normalize_handle
 
 _END_OF_SECOND = timedelta(seconds=1)
@@ -44,35 +43,17 @@ def _scope_handles(
     return sorted({normalize_handle(raw, region=region).normalized for raw in identifiers})
 
 
-def _keyed() -> bool:
-    """Whether the handle indexes hold HandleKey (PostgreSQL, migration 0004)."""
-    return connections[QueryLogEntry.objects.db].vendor == "postgresql"
-
-
-def _side_is(side: str, handles: list[str], *, keyed: bool) -> Q:
-    """Rows whose handle on ``side`` is one of ``handles``, exactly. Where the index
-    holds the handle's key, the key is matched too, so the index finds the candidates;
-    the text comparison keeps exactly these handles, whatever shares their key."""
-    exact = Q(**{side: handles[0]} if len(handles) == 1 else {f"{side}__in": handles})
-    if not keyed:
-        return exact
-    keys = [HandleKey(Value(handle)) for handle in handles]
-    key = Exact(HandleKey(side), keys[0]) if len(keys) == 1 else In(HandleKey(side), keys)
-    return exact & Q(key)
-
-
 def _scope_queryset(
     *, handles: list[str], date_from: datetime, date_to: datetime, direction: Direction
 ) -> QuerySet[QueryLogEntry]:
     """The scope as one filter: an OR of the two sides, matched rows sorted after."""
     if not handles or date_from > date_to:
         return QueryLogEntry.objects.none()
-    keyed = _keyed()
     sides = Q()
     if direction in (Direction.OUTGOING, Direction.BOTH):
-        sides |= _side_is("source", handles, keyed=keyed)
+        sides |= Q(source__keyed_in=handles)
     if direction in (Direction.INCOMING, Direction.BOTH):
-        sides |= _side_is("target", handles, keyed=keyed)
+        sides |= Q(target__keyed_in=handles)
     return QueryLogEntry.objects.filter(
         sides, occurred_at__gte=date_from, occurred_at__lt=scope_range_end(date_to)
     )
@@ -110,13 +91,12 @@ def _time_merged_queryset(
         )
     if columns is not None:
         window = window.only(*columns)
-    keyed = _keyed()
     branches: list[QuerySet[QueryLogEntry]] = []
     if direction in (Direction.OUTGOING, Direction.BOTH):
-        branches += [window.filter(_side_is("source", [h], keyed=keyed)) for h in handles]
+        branches += [window.filter(source__keyed=handle) for handle in handles]
     if direction in (Direction.INCOMING, Direction.BOTH):
         incoming = window.exclude(source__in=handles) if direction == Direction.BOTH else window
-        branches += [incoming.filter(_side_is("target", [h], keyed=keyed)) for h in handles]
+        branches += [incoming.filter(target__keyed=handle) for handle in handles]
     first, *rest = branches
     return first.union(*rest, all=True) if rest else first
 

@@ -11,7 +11,7 @@ smaller: a COPY of the same 1M rows took 11.5-13.8 s with the text indexes and
 A 64-bit key can be shared by two handles, so a query never trusts it alone: the
 scope selector matches the key, which finds the candidates through the index, and
 the handle's text, which keeps exactly the rows of that handle (see
-``lookups.models.HandleKey``). SQLite keeps the text indexes the model declares.
+``lookups.models.KeyedExact``). SQLite keeps the text indexes the model declares.
 
 The model still declares the text indexes; on PostgreSQL their names are left to no
 object on purpose, so a migration Django would generate to change them fails ("does
@@ -31,12 +31,8 @@ TABLE = "lookups_querylogentry"
 SIDES = ("source", "target")
 
 
-def _key_index(side: str) -> str:
-    return f"lookups_qle_{side}_key_time"
-
-
-def _text_index(side: str) -> str:
-    return f"lookups_qle_{side}_time"
+KEY_INDEX, KEY_COLUMNS = "lookups_qle_{side}_key_time", "((hashtextextended({side}, 0)), occurred_at)"
+TEXT_INDEX, TEXT_COLUMNS = "lookups_qle_{side}_time", "({side}, occurred_at)"
 
 
 def _valid(schema_editor, name: str) -> bool:
@@ -55,20 +51,21 @@ def _build(schema_editor, name: str, columns: str) -> None:
     schema_editor.execute(f"CREATE INDEX CONCURRENTLY {name} ON {TABLE} {columns}")
 
 
-def key_indexes(apps, schema_editor):
+def _replace(schema_editor, *, build: str, columns: str, drop: str) -> None:
+    """Per side: build the index ``build`` on ``columns``, then drop ``drop``."""
     if schema_editor.connection.vendor != "postgresql":
         return
     for side in SIDES:
-        _build(schema_editor, _key_index(side), f"((hashtextextended({side}, 0)), occurred_at)")
-        schema_editor.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {_text_index(side)}")
+        _build(schema_editor, build.format(side=side), columns.format(side=side))
+        schema_editor.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {drop.format(side=side)}")
+
+
+def key_indexes(apps, schema_editor):
+    _replace(schema_editor, build=KEY_INDEX, columns=KEY_COLUMNS, drop=TEXT_INDEX)
 
 
 def text_indexes(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    for side in SIDES:
-        _build(schema_editor, _text_index(side), f"({side}, occurred_at)")
-        schema_editor.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {_key_index(side)}")
+    _replace(schema_editor, build=TEXT_INDEX, columns=TEXT_COLUMNS, drop=KEY_INDEX)
 
 
 class Migration(migrations.Migration):

@@ -167,15 +167,15 @@ def _invalid_key_index(side: str) -> None:
     """What a concurrent build interrupted midway leaves: an INVALID index under the
     key index's name (here a unique build that met two rows of one handle and time)."""
     with connection.cursor() as cursor:
-        cursor.execute(f"DROP INDEX IF EXISTS {MIGRATION._key_index(side)}")
+        cursor.execute(f"DROP INDEX IF EXISTS {MIGRATION.KEY_INDEX.format(side=side)}")
         with pytest.raises(Exception, match="could not create unique index"):
             cursor.execute(
-                f"CREATE UNIQUE INDEX CONCURRENTLY {MIGRATION._key_index(side)} "
+                f"CREATE UNIQUE INDEX CONCURRENTLY {MIGRATION.KEY_INDEX.format(side=side)} "
                 f"ON {TABLE} ((hashtextextended({side}, 0)), occurred_at)"
             )
         cursor.execute(
             "SELECT indisvalid FROM pg_index WHERE indexrelid = %s::regclass",
-            [MIGRATION._key_index(side)],
+            [MIGRATION.KEY_INDEX.format(side=side)],
         )
         assert cursor.fetchone() == (False,)
 
