@@ -9,7 +9,7 @@ finds it and no spelling finds a look-alike.
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.db import connections, transaction
 from django.db.models import Q, QuerySet
@@ -59,7 +59,21 @@ def _scope_queryset(
     )
 
 
-def _time_merged_queryset(
+# Stands for the handle while a side's branch is compiled once (normalized handles
+# never hold a NUL).
+_STAND_IN = "\x00handle\x00"
+
+
+class MergedScope(NamedTuple):
+    """The merged scope's SQL, and the compiled branch whose columns (and their
+    conversions) every branch shares."""
+
+    compiler: Any
+    sql: str
+    params: list[Any]
+
+
+def _time_merged_query(
     *,
     handles: list[str],
     date_from: datetime,
@@ -67,13 +81,18 @@ def _time_merged_queryset(
     direction: Direction,
     columns: Sequence[str] | None,
     after: QueryLogEntry | None = None,
-) -> QuerySet[QueryLogEntry]:
+    limit: int | None = None,
+) -> MergedScope:
     """The scope as a UNION ALL of one branch per (handle, side), in time order.
 
     Each branch is a range scan of the (handle, occurred_at) index, already in time
     order, so PostgreSQL merges them (Merge Append) and returns the first row without
     reading, let alone sorting, every row in scope. A row whose source and target are
     both identifiers is found by its source branch only, so none comes twice.
+
+    The branches of one side differ only in their handle, so each side's branch is
+    compiled once and its SQL repeated with each handle as its parameter: Django took
+    about 160 µs to compile each branch, 3.3 ms of the first row for 10 identifiers.
     """
     # Each branch is ordered itself, so the merge needs no sort above it: an index
     # scan gives occurred_at order, and the tie-break by event_id within one timestamp
@@ -91,14 +110,34 @@ def _time_merged_queryset(
         )
     if columns is not None:
         window = window.only(*columns)
-    branches: list[QuerySet[QueryLogEntry]] = []
+    sides: list[QuerySet[QueryLogEntry]] = []
     if direction in (Direction.OUTGOING, Direction.BOTH):
-        branches += [window.filter(source__keyed=handle) for handle in handles]
+        sides.append(window.filter(source__keyed=_STAND_IN))
     if direction in (Direction.INCOMING, Direction.BOTH):
         incoming = window.exclude(source__in=handles) if direction == Direction.BOTH else window
-        branches += [incoming.filter(target__keyed=handle) for handle in handles]
-    first, *rest = branches
-    return first.union(*rest, all=True) if rest else first
+        sides.append(incoming.filter(target__keyed=_STAND_IN))
+    parts: list[str] = []
+    params: list[Any] = []
+    for side in sides:
+        compiler = side.query.get_compiler(using=side.db)
+        sql, side_params = compiler.as_sql()
+        if _STAND_IN not in side_params:
+            raise RuntimeError("the scope branch was compiled without its handle parameter")
+        for handle in handles:
+            parts.append(f"({sql})")
+            params += [handle if value == _STAND_IN else value for value in side_params]
+    position = {
+        column.target.attname: number
+        for number, (column, _, _) in enumerate(compiler.select[: compiler.col_count], 1)
+    }
+    if len(parts) == 1:
+        sql = parts[0][1:-1]  # one branch, already in stream order
+    else:
+        sql = " UNION ALL ".join(parts)
+        sql += f" ORDER BY {position['occurred_at']}, {position['event_id']}"
+    if limit is not None:
+        sql += f" LIMIT {int(limit)}"
+    return MergedScope(compiler, sql, params)
 
 
 def rows_in_scope(
@@ -140,39 +179,45 @@ def rows_in_scope(
         )
         if columns is not None:
             queryset = queryset.only(*columns)
-        return _fetch(queryset.order_by("occurred_at", "event_id"), streaming_plan=False)
+        return _fetch(queryset.order_by("occurred_at", "event_id"))
 
-    def merged(after: QueryLogEntry | None = None) -> QuerySet[QueryLogEntry]:
-        return _time_merged_queryset(
+    def merged(*, after: QueryLogEntry | None = None, limit: int | None = None) -> MergedScope:
+        return _time_merged_query(
             handles=handles,
             date_from=date_from,
             date_to=date_to,
             direction=direction,
             columns=columns,
             after=after,
-        ).order_by("occurred_at", "event_id")
+            limit=limit,
+        )
 
-    return _merged_stream(merged)
+    return _merged_stream(merged, using=QueryLogEntry.objects.db)
 
 
-def _merged_stream(
-    merged: Callable[..., QuerySet[QueryLogEntry]],
-) -> Iterator[QueryLogEntry]:
-    queryset = merged()
-    connection = connections[queryset.db]
+def _merged_stream(merged: Callable[..., MergedScope], *, using: str) -> Iterator[QueryLogEntry]:
+    connection = connections[using]
     if connection.in_atomic_block:
-        yield from _fetch(queryset, streaming_plan=True)
+        whole = merged()
+        cursor = _declare_streaming(whole, using=using)
+        yield from _instances(whole.compiler, cursor, using=using)
         return
     # In autocommit Django declares the cursor WITH HOLD, and PostgreSQL computes every
     # row of such a cursor before it returns the first. So the first chunk is read by a
     # plain query in a short transaction of its own (ended before any row is handed
     # out: the caller's work never runs inside it), and only the rest by a cursor.
-    with transaction.atomic(using=queryset.db), connection.cursor() as settings:
-        _plan_for_streaming(settings)
-        first = list(queryset[:STREAM_FIRST_CHUNK_ROWS])
+    first_chunk = merged(limit=STREAM_FIRST_CHUNK_ROWS)
+    with transaction.atomic(using=using), connection.cursor() as cursor:
+        _plan_for_streaming(cursor)
+        cursor.execute(first_chunk.sql, first_chunk.params)
+        first = list(_rows(first_chunk.compiler, [cursor.fetchall()], using=using))
     yield from first
     if len(first) == STREAM_FIRST_CHUNK_ROWS:
-        yield from _fetch(merged(after=first[-1]), streaming_plan=False)
+        rest = merged(after=first[-1])
+        # a server-side cursor, WITH HOLD in autocommit, as Django declares its own
+        cursor = connection.chunked_cursor()
+        cursor.execute(rest.sql, rest.params)
+        yield from _instances(rest.compiler, cursor, using=using)
 
 
 # Settings turned off while the merged query is planned, for one transaction only.
@@ -196,33 +241,44 @@ def _plan_for_streaming(cursor: Any) -> tuple[str, ...]:
     return tuple(cursor.fetchone()[: len(names)])
 
 
-def _fetch(queryset: QuerySet[QueryLogEntry], *, streaming_plan: bool) -> Iterator[QueryLogEntry]:
+def _fetch(queryset: QuerySet[QueryLogEntry]) -> Iterator[QueryLogEntry]:
     """Model instances from a server-side cursor: a small first fetch, then chunks."""
     compiler = queryset.query.get_compiler(using=queryset.db)
-    if streaming_plan:
-        cursor = _declare_streaming(compiler, using=queryset.db)
-    else:
-        cursor = compiler.execute_sql(CURSOR, chunked_fetch=True)
+    cursor = compiler.execute_sql(CURSOR, chunked_fetch=True)
     if cursor is None:  # an empty queryset: nothing was sent
         return
+    yield from _instances(compiler, cursor, using=queryset.db)
+
+
+def _instances(compiler: Any, cursor: Any, *, using: str) -> Iterator[QueryLogEntry]:
+    """The rows of ``cursor`` (opened for ``compiler``'s columns) as model instances,
+    fetched in chunks; the cursor is closed at the end or when the caller stops."""
     try:
-        select, klass_info = compiler.select, compiler.klass_info
-        start, end = klass_info["select_fields"][0], klass_info["select_fields"][-1] + 1
-        names = [column[0].target.attname for column in select[start:end]]
-        model = klass_info["model"]
-        for row in compiler.results_iter(_chunks(cursor)):
-            yield model.from_db(queryset.db, names, row[start:end])
+        yield from _rows(compiler, _chunks(cursor), using=using)
     finally:
         cursor.close()
 
 
-def _declare_streaming(compiler: Any, *, using: str) -> Any:
+def _rows(
+    compiler: Any, chunks: Iterable[list[tuple[Any, ...]]], *, using: str
+) -> Iterator[QueryLogEntry]:
+    select, klass_info = compiler.select, compiler.klass_info
+    start, end = klass_info["select_fields"][0], klass_info["select_fields"][-1] + 1
+    names = [column[0].target.attname for column in select[start:end]]
+    model = klass_info["model"]
+    for row in compiler.results_iter(chunks):
+        yield model.from_db(using, names, row[start:end])
+
+
+def _declare_streaming(merged: MergedScope, *, using: str) -> Any:
     """Declare the cursor in the caller's transaction with the settings above, and put
     back the values they had as soon as it is declared (that is when it is planned)."""
-    with connections[using].cursor() as settings:
+    connection = connections[using]
+    with connection.cursor() as settings:
         previous = _plan_for_streaming(settings)
-    cursor = compiler.execute_sql(CURSOR, chunked_fetch=True)
-    with connections[using].cursor() as settings:
+    cursor = connection.chunked_cursor()
+    cursor.execute(merged.sql, merged.params)
+    with connection.cursor() as settings:
         settings.execute(
             "SELECT "
             + ", ".join(f"set_config('{name}', %s, true)" for name in _STREAMING_PLAN_SETTINGS),
