@@ -52,7 +52,7 @@ class KeyedExact(Exact):
         rhs, rhs_params = self.process_rhs(compiler, connection)
         params = (*lhs_params, *rhs_params)
         return (
-            f"{_KEY.format(lhs)} = {_KEY.format(rhs)} AND {lhs} = {rhs}",
+            f"({_KEY.format(lhs)} = {_KEY.format(rhs)} AND {lhs} = {rhs})",
             (*params, *params),
         )
 
@@ -73,7 +73,7 @@ class KeyedIn(In):
             raise TypeError("keyed_in takes a list of handle strings")
         keys = ", ".join([_KEY.format("%s")] * len(rhs_params))
         return (
-            f"{_KEY.format(lhs)} IN ({keys}) AND {exact}",
+            f"({_KEY.format(lhs)} IN ({keys}) AND {exact})",
             (*lhs_params, *rhs_params, *exact_params),
         )
 

@@ -214,10 +214,20 @@ def _merged_stream(merged: Callable[..., MergedScope], *, using: str) -> Iterato
     yield from first
     if len(first) == STREAM_FIRST_CHUNK_ROWS:
         rest = merged(after=first[-1])
-        # a server-side cursor, WITH HOLD in autocommit, as Django declares its own
-        cursor = connection.chunked_cursor()
-        cursor.execute(rest.sql, rest.params)
+        cursor = _server_cursor(rest, using=using)
         yield from _instances(rest.compiler, cursor, using=using)
+
+
+def _server_cursor(merged: MergedScope, *, using: str) -> Any:
+    """A server-side cursor over ``merged`` (WITH HOLD in autocommit, as Django
+    declares its own), closed again if the statement fails."""
+    cursor = connections[using].chunked_cursor()
+    try:
+        cursor.execute(merged.sql, merged.params)
+    except BaseException:
+        cursor.close()
+        raise
+    return cursor
 
 
 # Settings turned off while the merged query is planned, for one transaction only.
@@ -276,8 +286,7 @@ def _declare_streaming(merged: MergedScope, *, using: str) -> Any:
     connection = connections[using]
     with connection.cursor() as settings:
         previous = _plan_for_streaming(settings)
-    cursor = connection.chunked_cursor()
-    cursor.execute(merged.sql, merged.params)
+    cursor = _server_cursor(merged, using=using)
     with connection.cursor() as settings:
         settings.execute(
             "SELECT "
